@@ -1,0 +1,6 @@
+//! Test infrastructure shared by Gantry's integration tests, end-to-end tests and benchmarks.
+//!
+//! - [`etcd::EtcdServer`]: a real etcd (Debian's `etcd-server`) on loopback ports, in a
+//!   temporary data directory, stopped when dropped.
+
+pub mod etcd;
