@@ -1,1 +1,31 @@
-fn main() {}
+//! `gantry-bench <suite>`: runs one benchmark suite and prints a final line of `key=value`
+//! figures, Gantry's beside its anchor's from the same run.
+
+mod percentile;
+mod store;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "gantry-bench")]
+struct Cli {
+    #[command(subcommand)]
+    suite: Suite,
+}
+
+#[derive(Debug, Subcommand)]
+enum Suite {
+    /// The embedded store against a real etcd: concurrent creates and CAS updates, and watch
+    /// delivery latency.
+    Store(store::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.suite {
+        Suite::Store(args) => runtime.block_on(store::run(args)),
+    }
+}

@@ -1,0 +1,3 @@
+//! Repository checks that are not tests of any one crate.
+
+pub mod layers;
