@@ -53,7 +53,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("creating {}", args.dir.display()))?;
 
-    let dir = tempfile::Builder::new().prefix("embedded-").tempdir_in(&args.dir)?;
+    let dir = tempfile::Builder::new()
+        .prefix("embedded-")
+        .tempdir_in(&args.dir)?;
     let embedded = EmbeddedStore::open(EmbeddedConfig::new(dir.path()))?;
     eprintln!("store: embedded store in {}", dir.path().display());
     let embedded_figures = workload(Arc::new(embedded.clone()), &args).await?;
@@ -71,7 +73,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         ..EtcdOptions::default()
     })
     .await?;
-    eprintln!("store: etcd pid {} at {} in {}", etcd.pid(), etcd.endpoint(), etcd.dir().display());
+    eprintln!(
+        "store: etcd pid {} at {} in {}",
+        etcd.pid(),
+        etcd.endpoint(),
+        etcd.dir().display()
+    );
     let etcd_figures = workload(Arc::new(etcd.client().await?), &args).await?;
     eprintln!("store: etcd {etcd_figures:?}");
 
@@ -163,12 +170,28 @@ async fn writer(
             latencies.push(took);
             if let Some((prev_key, mut revision)) = previous.replace((key, response.revision)) {
                 for _ in 0..updates {
-                    revision = update(store, &prev_key, revision, value_bytes, base, &mut latencies).await?;
+                    revision = update(
+                        store,
+                        &prev_key,
+                        revision,
+                        value_bytes,
+                        base,
+                        &mut latencies,
+                    )
+                    .await?;
                 }
             }
         } else if let Some((prev_key, mut revision)) = previous.take() {
             for _ in 0..updates {
-                revision = update(store, &prev_key, revision, value_bytes, base, &mut latencies).await?;
+                revision = update(
+                    store,
+                    &prev_key,
+                    revision,
+                    value_bytes,
+                    base,
+                    &mut latencies,
+                )
+                .await?;
             }
         }
     }

@@ -15,7 +15,9 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(format!("invalid duration {text:?}: expected a number"));
         }
@@ -23,13 +25,19 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| format!("invalid duration {text:?}: number too large"))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),
             "m" => Duration::from_secs(number * 60),
             "h" => Duration::from_secs(number * 3600),
-            "" => return Err(format!("invalid duration {text:?}: missing unit (ms, s, m, h)")),
+            "" => {
+                return Err(format!(
+                    "invalid duration {text:?}: missing unit (ms, s, m, h)"
+                ));
+            }
             other => return Err(format!("invalid duration {text:?}: unknown unit {other:?}")),
         };
         total += unit;

@@ -4,6 +4,11 @@
 //! factory that returns a fresh, empty [`Subject`]. Backends must send progress notifications to
 //! idle watches within [`PROGRESS_WITHIN`].
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "these are test assertions: a panic is how a case reports failure"
+)]
+
 use crate::{
     Condition, Error, Event, EventKind, KeyValue, RangeRequest, Store, Txn, WatchRequest,
     WatchResponse, WatchStream, validate,
@@ -30,7 +35,9 @@ pub struct Subject {
 
 impl std::fmt::Debug for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subject").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("Subject")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +77,11 @@ macro_rules! conformance_tests {
 
 async fn create(store: &dyn Store, key: &str, value: &str) -> i64 {
     let response = store
-        .txn(Txn::new().when(key, Condition::Absent).put(key, value.to_owned()))
+        .txn(
+            Txn::new()
+                .when(key, Condition::Absent)
+                .put(key, value.to_owned()),
+        )
         .await
         .expect("create");
     assert!(response.succeeded, "{key} already exists");
@@ -86,7 +97,11 @@ async fn put(store: &dyn Store, key: &str, value: &str) -> i64 {
 }
 
 async fn delete(store: &dyn Store, key: &str) -> i64 {
-    store.txn(Txn::new().delete(key)).await.expect("delete").revision
+    store
+        .txn(Txn::new().delete(key))
+        .await
+        .expect("delete")
+        .revision
 }
 
 async fn get(store: &dyn Store, key: &str) -> Option<KeyValue> {
@@ -95,7 +110,9 @@ async fn get(store: &dyn Store, key: &str) -> Option<KeyValue> {
 }
 
 fn values(kvs: &[KeyValue]) -> Vec<(&str, &[u8])> {
-    kvs.iter().map(|kv| (kv.key.as_str(), &kv.value[..])).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.as_str(), &kv.value[..]))
+        .collect()
 }
 
 /// Reads items until `n` events have arrived (progress notifications are skipped).
@@ -120,16 +137,30 @@ pub async fn create_if_absent_succeeds_once(store: Arc<dyn Store>) {
     let store = &*store;
     let revision = create(store, "/c/a", "one").await;
     let kv = get(store, "/c/a").await.expect("created");
-    assert_eq!((kv.create_revision, kv.mod_revision, kv.version), (revision, revision, 1));
+    assert_eq!(
+        (kv.create_revision, kv.mod_revision, kv.version),
+        (revision, revision, 1)
+    );
     assert_eq!(&kv.value[..], b"one");
 
     let again = store
-        .txn(Txn::new().when("/c/a", Condition::Absent).put("/c/a", "two"))
+        .txn(
+            Txn::new()
+                .when("/c/a", Condition::Absent)
+                .put("/c/a", "two"),
+        )
         .await
         .unwrap();
     assert!(!again.succeeded);
-    assert_eq!(again.current, vec![kv.clone()], "a failed create returns the current value");
-    assert_eq!(again.revision, revision, "a failed transaction does not move the revision");
+    assert_eq!(
+        again.current,
+        vec![kv.clone()],
+        "a failed create returns the current value"
+    );
+    assert_eq!(
+        again.revision, revision,
+        "a failed transaction does not move the revision"
+    );
     assert_eq!(get(store, "/c/a").await, Some(kv));
     assert_eq!(store.current_revision().await.unwrap(), revision);
 }
@@ -139,7 +170,11 @@ pub async fn compare_and_swap_update_detects_conflicts(store: Arc<dyn Store>) {
     let store = &*store;
     let created = create(store, "/cas/k", "v1").await;
     let updated = store
-        .txn(Txn::new().when("/cas/k", Condition::ModRevision(created)).put("/cas/k", "v2"))
+        .txn(
+            Txn::new()
+                .when("/cas/k", Condition::ModRevision(created))
+                .put("/cas/k", "v2"),
+        )
         .await
         .unwrap();
     assert!(updated.succeeded);
@@ -148,21 +183,39 @@ pub async fn compare_and_swap_update_detects_conflicts(store: Arc<dyn Store>) {
     assert_eq!((&prev.value[..], prev.mod_revision), (&b"v1"[..], created));
 
     let stale = store
-        .txn(Txn::new().when("/cas/k", Condition::ModRevision(created)).put("/cas/k", "v3"))
+        .txn(
+            Txn::new()
+                .when("/cas/k", Condition::ModRevision(created))
+                .put("/cas/k", "v3"),
+        )
         .await
         .unwrap();
-    assert!(!stale.succeeded, "a compare on an old mod_revision must fail");
+    assert!(
+        !stale.succeeded,
+        "a compare on an old mod_revision must fail"
+    );
     let current = &stale.current[0];
-    assert_eq!((&current.value[..], current.mod_revision), (&b"v2"[..], updated.revision));
+    assert_eq!(
+        (&current.value[..], current.mod_revision),
+        (&b"v2"[..], updated.revision)
+    );
     assert_eq!((current.create_revision, current.version), (created, 2));
 
     let by_version = store
-        .txn(Txn::new().when("/cas/k", Condition::Version(2)).put("/cas/k", "v3"))
+        .txn(
+            Txn::new()
+                .when("/cas/k", Condition::Version(2))
+                .put("/cas/k", "v3"),
+        )
         .await
         .unwrap();
     assert!(by_version.succeeded);
     let wrong_version = store
-        .txn(Txn::new().when("/cas/k", Condition::Version(2)).put("/cas/k", "v4"))
+        .txn(
+            Txn::new()
+                .when("/cas/k", Condition::Version(2))
+                .put("/cas/k", "v4"),
+        )
         .await
         .unwrap();
     assert!(!wrong_version.succeeded);
@@ -175,26 +228,44 @@ pub async fn delete_honours_its_precondition(store: Arc<dyn Store>) {
     let created = create(store, "/d/k", "v1").await;
     let updated = put(store, "/d/k", "v2").await;
     let stale = store
-        .txn(Txn::new().when("/d/k", Condition::ModRevision(created)).delete("/d/k"))
+        .txn(
+            Txn::new()
+                .when("/d/k", Condition::ModRevision(created))
+                .delete("/d/k"),
+        )
         .await
         .unwrap();
     assert!(!stale.succeeded);
     assert!(get(store, "/d/k").await.is_some());
 
     let deleted = store
-        .txn(Txn::new().when("/d/k", Condition::ModRevision(updated)).delete("/d/k"))
+        .txn(
+            Txn::new()
+                .when("/d/k", Condition::ModRevision(updated))
+                .delete("/d/k"),
+        )
         .await
         .unwrap();
     assert!(deleted.succeeded);
-    assert_eq!(&deleted.prev[0].as_ref().expect("previous value").value[..], b"v2");
+    assert_eq!(
+        &deleted.prev[0].as_ref().expect("previous value").value[..],
+        b"v2"
+    );
     assert!(get(store, "/d/k").await.is_none());
 
     let absent = store.txn(Txn::new().delete("/d/k")).await.unwrap();
     assert!(absent.succeeded && absent.prev == vec![None]);
-    assert_eq!(absent.revision, deleted.revision, "deleting nothing writes nothing");
+    assert_eq!(
+        absent.revision, deleted.revision,
+        "deleting nothing writes nothing"
+    );
     let recreated = create(store, "/d/k", "v3").await;
     let kv = get(store, "/d/k").await.unwrap();
-    assert_eq!((kv.create_revision, kv.version), (recreated, 1), "a delete resets the version");
+    assert_eq!(
+        (kv.create_revision, kv.version),
+        (recreated, 1),
+        "a delete resets the version"
+    );
 }
 
 /// Reads at a past revision see the state as it was, deletes included.
@@ -206,20 +277,37 @@ pub async fn range_reads_an_old_revision(store: Arc<dyn Store>) {
     let r4 = delete(store, "/old/a").await;
     put(store, "/other/x", "outside the prefix").await;
     let at = |revision| store.range(RangeRequest::prefix("/old/").at_revision(revision));
-    assert_eq!(values(&at(r1).await.unwrap().kvs), vec![("/old/a", &b"1"[..])]);
-    assert_eq!(values(&at(r2).await.unwrap().kvs), vec![("/old/a", &b"2"[..])]);
+    assert_eq!(
+        values(&at(r1).await.unwrap().kvs),
+        vec![("/old/a", &b"1"[..])]
+    );
+    assert_eq!(
+        values(&at(r2).await.unwrap().kvs),
+        vec![("/old/a", &b"2"[..])]
+    );
     let third = at(r3).await.unwrap();
-    assert_eq!(values(&third.kvs), vec![("/old/a", &b"2"[..]), ("/old/b", &b"1"[..])]);
+    assert_eq!(
+        values(&third.kvs),
+        vec![("/old/a", &b"2"[..]), ("/old/b", &b"1"[..])]
+    );
     assert_eq!((third.count, third.revision), (2, r3));
-    assert_eq!(values(&at(r4).await.unwrap().kvs), vec![("/old/b", &b"1"[..])]);
+    assert_eq!(
+        values(&at(r4).await.unwrap().kvs),
+        vec![("/old/b", &b"1"[..])]
+    );
     let old_a = store
         .range(RangeRequest::key("/old/a").at_revision(r2))
         .await
         .unwrap();
     assert_eq!(old_a.kvs[0].mod_revision, r2);
     let current = store.current_revision().await.unwrap();
-    let future = store.range(RangeRequest::prefix("/old/").at_revision(current + 10)).await;
-    assert!(matches!(future, Err(Error::FutureRevision { .. })), "{future:?}");
+    let future = store
+        .range(RangeRequest::prefix("/old/").at_revision(current + 10))
+        .await;
+    assert!(
+        matches!(future, Err(Error::FutureRevision { .. })),
+        "{future:?}"
+    );
 }
 
 /// A limited range returns pages whose continuation reads at the same revision.
@@ -228,7 +316,10 @@ pub async fn range_pages_with_a_limit_at_one_revision(store: Arc<dyn Store>) {
     for i in 0..5 {
         put(store, &format!("/page/k{i}"), "v").await;
     }
-    let first = store.range(RangeRequest::prefix("/page/").with_limit(2)).await.unwrap();
+    let first = store
+        .range(RangeRequest::prefix("/page/").with_limit(2))
+        .await
+        .unwrap();
     assert_eq!(first.kvs.len(), 2);
     assert_eq!(first.count, 5);
     assert_eq!(first.next.as_deref(), Some("/page/k2"));
@@ -250,7 +341,10 @@ pub async fn range_pages_with_a_limit_at_one_revision(store: Arc<dyn Store>) {
         keys.extend(page.kvs.iter().map(|kv| kv.key.clone()));
         next = page.next;
     }
-    assert_eq!(keys, ["/page/k0", "/page/k1", "/page/k2", "/page/k3", "/page/k4"]);
+    assert_eq!(
+        keys,
+        ["/page/k0", "/page/k1", "/page/k2", "/page/k3", "/page/k4"]
+    );
     let unlimited = store.range(RangeRequest::prefix("/page/")).await.unwrap();
     assert_eq!((unlimited.kvs.len(), unlimited.next), (6, None));
 }
@@ -262,16 +356,30 @@ pub async fn range_below_the_compaction_point_is_compacted(store: Arc<dyn Store>
     let r2 = put(store, "/cmp/a", "2").await;
     put(store, "/cmp/b", "1").await;
     store.compact(r2).await.expect("compact");
-    let below = store.range(RangeRequest::prefix("/cmp/").at_revision(r1)).await;
-    assert!(matches!(below, Err(Error::Compacted { requested }) if requested == r1), "{below:?}");
-    let at = store.range(RangeRequest::prefix("/cmp/").at_revision(r2)).await.unwrap();
+    let below = store
+        .range(RangeRequest::prefix("/cmp/").at_revision(r1))
+        .await;
+    assert!(
+        matches!(below, Err(Error::Compacted { requested }) if requested == r1),
+        "{below:?}"
+    );
+    let at = store
+        .range(RangeRequest::prefix("/cmp/").at_revision(r2))
+        .await
+        .unwrap();
     assert_eq!(values(&at.kvs), vec![("/cmp/a", &b"2"[..])]);
     let again = store.compact(r2).await;
     assert!(matches!(again, Err(Error::Compacted { .. })), "{again:?}");
     let current = store.current_revision().await.unwrap();
     let future = store.compact(current + 100).await;
-    assert!(matches!(future, Err(Error::FutureRevision { .. })), "{future:?}");
-    assert_eq!(get(store, "/cmp/b").await.map(|kv| kv.value), Some("1".into()));
+    assert!(
+        matches!(future, Err(Error::FutureRevision { .. })),
+        "{future:?}"
+    );
+    assert_eq!(
+        get(store, "/cmp/b").await.map(|kv| kv.value),
+        Some("1".into())
+    );
 }
 
 /// A multi-key transaction happens at one revision, and is seen in op order.
@@ -284,13 +392,24 @@ pub async fn transaction_writes_all_keys_at_one_revision(store: Arc<dyn Store>) 
         .await
         .unwrap();
     let response = store
-        .txn(Txn::new().put("/tx/b", "1").put("/tx/a", "2").delete("/tx/c"))
+        .txn(
+            Txn::new()
+                .put("/tx/b", "1")
+                .put("/tx/a", "2")
+                .delete("/tx/c"),
+        )
         .await
         .unwrap();
     assert_eq!(response.revision, start);
-    assert_eq!(response.prev[2].as_ref().map(|kv| kv.value.clone()), Some("old".into()));
+    assert_eq!(
+        response.prev[2].as_ref().map(|kv| kv.value.clone()),
+        Some("old".into())
+    );
     let events = collect_events(&mut watch, 3).await;
-    let seen: Vec<_> = events.iter().map(|e| (e.kind, e.kv.key.as_str(), e.kv.mod_revision)).collect();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|e| (e.kind, e.kv.key.as_str(), e.kv.mod_revision))
+        .collect();
     assert_eq!(
         seen,
         [
@@ -320,8 +439,16 @@ pub async fn watch_from_a_past_revision_replays_history_in_order(store: Arc<dyn 
     let summary: Vec<_> = events
         .iter()
         .map(|e| {
-            let prev = e.prev.as_ref().map(|p| String::from_utf8_lossy(&p.value).into_owned());
-            (e.kind, e.kv.key.as_str(), String::from_utf8_lossy(&e.kv.value).into_owned(), prev)
+            let prev = e
+                .prev
+                .as_ref()
+                .map(|p| String::from_utf8_lossy(&p.value).into_owned());
+            (
+                e.kind,
+                e.kv.key.as_str(),
+                String::from_utf8_lossy(&e.kv.value).into_owned(),
+                prev,
+            )
         })
         .collect();
     let s = |v: &str| v.to_owned();
@@ -348,7 +475,10 @@ pub async fn watch_delivers_new_writes(store: Arc<dyn Store>) {
     let mut watch = store.watch(WatchRequest::prefix("/live/")).await.unwrap();
     let revision = put(store, "/live/after", "y").await;
     let events = collect_events(&mut watch, 1).await;
-    assert_eq!((events[0].kv.key.as_str(), events[0].kv.mod_revision), ("/live/after", revision));
+    assert_eq!(
+        (events[0].kv.key.as_str(), events[0].kv.mod_revision),
+        ("/live/after", revision)
+    );
 }
 
 /// A watch that starts below the compaction point ends with `Compacted`.
@@ -362,7 +492,9 @@ pub async fn watch_from_a_compacted_revision_is_compacted(store: Arc<dyn Store>)
         .watch(WatchRequest::prefix("/wc/").from_revision(r1))
         .await
         .unwrap();
-    let item = tokio::time::timeout(WAIT, watch.next()).await.expect("an item");
+    let item = tokio::time::timeout(WAIT, watch.next())
+        .await
+        .expect("an item");
     assert!(
         matches!(item, Some(Err(Error::Compacted { requested })) if requested == r1),
         "{item:?}"
@@ -454,13 +586,25 @@ async fn increments_are_never_lost(
     for task in tasks {
         task.await.expect("writer");
     }
-    let all = store.range(RangeRequest::prefix(prefix.clone())).await.unwrap();
+    let all = store
+        .range(RangeRequest::prefix(prefix.clone()))
+        .await
+        .unwrap();
     let total: u64 = all
         .kvs
         .iter()
-        .map(|kv| std::str::from_utf8(&kv.value).unwrap().parse::<u64>().unwrap())
+        .map(|kv| {
+            std::str::from_utf8(&kv.value)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
         .sum();
-    assert_eq!(total, (writers * increments) as u64, "an increment was lost");
+    assert_eq!(
+        total,
+        (writers * increments) as u64,
+        "an increment was lost"
+    );
     for kv in &all.kvs {
         let count: i64 = std::str::from_utf8(&kv.value).unwrap().parse().unwrap();
         assert_eq!(kv.version, count, "one write per increment on {}", kv.key);
@@ -471,7 +615,10 @@ async fn increments_are_never_lost(
         .unwrap();
     let events = collect_events(&mut watch, writers * increments).await;
     let revisions: Vec<i64> = events.iter().map(|e| e.kv.mod_revision).collect();
-    assert!(revisions.windows(2).all(|w| w[0] < w[1]), "revisions must grow");
+    assert!(
+        revisions.windows(2).all(|w| w[0] < w[1]),
+        "revisions must grow"
+    );
 }
 
 async fn increment(store: &dyn Store, key: &str) {
@@ -494,13 +641,20 @@ async fn increment(store: &dyn Store, key: &str) {
 /// Values up to upstream's request limit round-trip; larger ones are refused with a clear error.
 pub async fn values_up_to_the_request_limit_are_accepted(store: Arc<dyn Store>) {
     let store = &*store;
-    let largest: Vec<u8> = (0..validate::MAX_VALUE_BYTES).map(|i| (i % 251) as u8).collect();
-    put_bytes(store, "/big/ok", largest.clone()).await.expect("a 1.5 MiB value");
+    let largest: Vec<u8> = (0..validate::MAX_VALUE_BYTES)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    put_bytes(store, "/big/ok", largest.clone())
+        .await
+        .expect("a 1.5 MiB value");
     assert_eq!(get(store, "/big/ok").await.unwrap().value, largest);
     let too_big = put_bytes(store, "/big/no", vec![0; validate::MAX_VALUE_BYTES + 1]).await;
     match too_big {
         Err(Error::ValueTooLarge { size, limit, .. }) => {
-            assert_eq!((size, limit), (validate::MAX_VALUE_BYTES + 1, validate::MAX_VALUE_BYTES));
+            assert_eq!(
+                (size, limit),
+                (validate::MAX_VALUE_BYTES + 1, validate::MAX_VALUE_BYTES)
+            );
         }
         other => panic!("expected ValueTooLarge, got {other:?}"),
     }
@@ -517,13 +671,26 @@ pub async fn malformed_keys_are_refused(store: Arc<dyn Store>) {
     let before = store.current_revision().await.unwrap();
     for bad in ["", "no-leading-slash", "/a//b", "/trailing/", "/nul\0byte"] {
         let write = store.txn(Txn::new().put(bad, "v")).await;
-        assert!(matches!(write, Err(Error::InvalidKey { .. })), "put {bad:?}: {write:?}");
+        assert!(
+            matches!(write, Err(Error::InvalidKey { .. })),
+            "put {bad:?}: {write:?}"
+        );
         let compare = store.txn(Txn::new().when(bad, Condition::Exists)).await;
-        assert!(matches!(compare, Err(Error::InvalidKey { .. })), "compare {bad:?}");
+        assert!(
+            matches!(compare, Err(Error::InvalidKey { .. })),
+            "compare {bad:?}"
+        );
         let read = store.range(RangeRequest::key(bad)).await;
-        assert!(matches!(read, Err(Error::InvalidKey { .. })), "range {bad:?}");
+        assert!(
+            matches!(read, Err(Error::InvalidKey { .. })),
+            "range {bad:?}"
+        );
     }
     let watch = store.watch(WatchRequest::prefix("relative/")).await;
     assert!(matches!(watch, Err(Error::InvalidKey { .. })));
-    assert_eq!(store.current_revision().await.unwrap(), before, "nothing was written");
+    assert_eq!(
+        store.current_revision().await.unwrap(),
+        before,
+        "nothing was written"
+    );
 }

@@ -136,7 +136,8 @@ impl EmbeddedStore {
         if !path.exists() {
             create_log(&path, &dir)?;
         }
-        let data = fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let data =
+            fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let replayed = log::replay(&path, &data)?;
         drop(data);
         if let Some(torn) = &replayed.torn {
@@ -152,8 +153,7 @@ impl EmbeddedStore {
             .append(true)
             .open(&path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let (revisions_tx, revisions_rx) =
-            tokio::sync::watch::channel(replayed.index.visible());
+        let (revisions_tx, revisions_rx) = tokio::sync::watch::channel(replayed.index.visible());
         let shared = Arc::new(Shared {
             index: RwLock::new(replayed.index),
             revisions: revisions_rx,

@@ -80,8 +80,12 @@ fn prefix_end(prefix: &str) -> Vec<u8> {
 }
 
 fn to_kv(kv: &etcd::KeyValue) -> Result<KeyValue> {
-    let key = std::str::from_utf8(kv.key())
-        .map_err(|_| Error::Etcd(format!("etcd returned a key that is not UTF-8: {:?}", kv.key())))?;
+    let key = std::str::from_utf8(kv.key()).map_err(|_| {
+        Error::Etcd(format!(
+            "etcd returned a key that is not UTF-8: {:?}",
+            kv.key()
+        ))
+    })?;
     Ok(KeyValue {
         key: key.to_owned(),
         value: Bytes::copy_from_slice(kv.value()),
@@ -128,7 +132,11 @@ impl Store for EtcdStore {
             .get(key, Some(options))
             .await
             .map_err(|e| convert_for(e, request.revision))?;
-        let mut kvs = response.kvs().iter().map(to_kv).collect::<Result<Vec<_>>>()?;
+        let mut kvs = response
+            .kvs()
+            .iter()
+            .map(to_kv)
+            .collect::<Result<Vec<_>>>()?;
         let mut next = None;
         if response.more() {
             // etcd tells only that more keys exist; fetch one past the limit to name the next.
@@ -144,9 +152,9 @@ impl Store for EtcdStore {
                                     KeySelector::Prefix(p) => prefix_end(p),
                                     KeySelector::Key(k) => prefix_end(k),
                                 })
-                                .with_revision(request.revision.max(
-                                    header_revision(response.header()),
-                                ))
+                                .with_revision(
+                                    request.revision.max(header_revision(response.header())),
+                                )
                                 .with_limit(1)
                                 .with_keys_only(),
                         ),
@@ -197,7 +205,10 @@ impl Store for EtcdStore {
             .iter()
             .map(|c| etcd::TxnOp::get(c.key.as_bytes(), None))
             .collect();
-        let request = etcd::Txn::new().when(compares).and_then(then).or_else(otherwise);
+        let request = etcd::Txn::new()
+            .when(compares)
+            .and_then(then)
+            .or_else(otherwise);
         let response = self.kv().txn(request).await.map_err(convert)?;
         let revision = header_revision(response.header());
         let mut out = TxnResponse {
@@ -212,7 +223,8 @@ impl Store for EtcdStore {
                     out.prev.push(put.prev_key().map(to_kv).transpose()?);
                 }
                 etcd::TxnOpResponse::Delete(delete) => {
-                    out.prev.push(delete.prev_kvs().first().map(to_kv).transpose()?);
+                    out.prev
+                        .push(delete.prev_kvs().first().map(to_kv).transpose()?);
                 }
                 etcd::TxnOpResponse::Get(get) => {
                     for kv in get.kvs() {
@@ -247,41 +259,50 @@ impl Store for EtcdStore {
             .map_err(convert)?;
         let requested = request.start_revision;
         let state = (stream, false);
-        Ok(futures::stream::unfold(state, move |(mut stream, ended)| async move {
-            if ended {
-                return None;
-            }
-            loop {
-                let message = match stream.message().await {
-                    Ok(Some(message)) => message,
-                    Ok(None) => return Some((Err(Error::Closed), (stream, true))),
-                    Err(e) => return Some((Err(convert(e)), (stream, true))),
-                };
-                if message.compact_revision() != 0 {
-                    return Some((Err(Error::Compacted { requested }), (stream, true)));
+        Ok(
+            futures::stream::unfold(state, move |(mut stream, ended)| async move {
+                if ended {
+                    return None;
                 }
-                if message.canceled() {
-                    let reason = format!("watch cancelled: {}", message.cancel_reason());
-                    return Some((Err(Error::Etcd(reason)), (stream, true)));
+                loop {
+                    let message = match stream.message().await {
+                        Ok(Some(message)) => message,
+                        Ok(None) => return Some((Err(Error::Closed), (stream, true))),
+                        Err(e) => return Some((Err(convert(e)), (stream, true))),
+                    };
+                    if message.compact_revision() != 0 {
+                        return Some((Err(Error::Compacted { requested }), (stream, true)));
+                    }
+                    if message.canceled() {
+                        let reason = format!("watch cancelled: {}", message.cancel_reason());
+                        return Some((Err(Error::Etcd(reason)), (stream, true)));
+                    }
+                    if message.created() && message.events().is_empty() {
+                        continue;
+                    }
+                    if message.events().is_empty() {
+                        let revision = header_revision(message.header());
+                        return Some((Ok(WatchResponse::Progress { revision }), (stream, false)));
+                    }
+                    let events = message
+                        .events()
+                        .iter()
+                        .map(to_event)
+                        .collect::<Result<Vec<_>>>();
+                    let ended = events.is_err();
+                    return Some((events.map(WatchResponse::Events), (stream, ended)));
                 }
-                if message.created() && message.events().is_empty() {
-                    continue;
-                }
-                if message.events().is_empty() {
-                    let revision = header_revision(message.header());
-                    return Some((Ok(WatchResponse::Progress { revision }), (stream, false)));
-                }
-                let events = message.events().iter().map(to_event).collect::<Result<Vec<_>>>();
-                let ended = events.is_err();
-                return Some((events.map(WatchResponse::Events), (stream, ended)));
-            }
-        })
-        .boxed())
+            })
+            .boxed(),
+        )
     }
 
     async fn compact(&self, revision: i64) -> Result<()> {
         self.kv()
-            .compact(revision, Some(etcd::CompactionOptions::new().with_physical()))
+            .compact(
+                revision,
+                Some(etcd::CompactionOptions::new().with_physical()),
+            )
             .await
             .map_err(|e| convert_for(e, revision))?;
         Ok(())

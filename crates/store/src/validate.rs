@@ -20,7 +20,12 @@ pub fn key(key: &str) -> Result<()> {
     }
     for segment in key[1..].split('/') {
         match segment {
-            "" => return Err(invalid(key, "a key must not contain an empty segment ('//')")),
+            "" => {
+                return Err(invalid(
+                    key,
+                    "a key must not contain an empty segment ('//')",
+                ));
+            }
             "." | ".." => return Err(invalid(key, "a key must not contain '.' or '..' segments")),
             _ => {}
         }
@@ -32,7 +37,10 @@ pub fn key(key: &str) -> Result<()> {
 pub fn prefix(prefix: &str) -> Result<()> {
     common(prefix)?;
     if prefix.len() > 1 && prefix[1..prefix.len() - 1].contains("//") {
-        return Err(invalid(prefix, "a prefix must not contain an empty segment ('//')"));
+        return Err(invalid(
+            prefix,
+            "a prefix must not contain an empty segment ('//')",
+        ));
     }
     Ok(())
 }

@@ -4,6 +4,11 @@
 //! crashes, and that the store opens cleanly. The child is this same test binary, re-run with
 //! an environment variable that turns `crash_child` into the writer.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
 use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
 use gantry_store::{Condition, RangeRequest, Store, Txn};
 use std::io::{BufRead, BufReader, Write};
@@ -49,7 +54,10 @@ fn every_acknowledged_write_survives_sigkill() {
     let mut total_acks = 0usize;
     for cycle in 0..cycles {
         let acks = run_child_and_kill(dir.path(), cycle);
-        assert!(!acks.is_empty(), "cycle {cycle}: the child acknowledged nothing");
+        assert!(
+            !acks.is_empty(),
+            "cycle {cycle}: the child acknowledged nothing"
+        );
         total_acks += acks.len();
         floor = runtime.block_on(check_after_crash(dir.path(), cycle, &acks, floor));
     }
@@ -60,7 +68,13 @@ fn every_acknowledged_write_survives_sigkill() {
 /// and returns every complete acknowledgement line it printed.
 fn run_child_and_kill(dir: &Path, cycle: usize) -> Vec<Ack> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_DIR, dir)
         .env(CHILD_CYCLE, cycle.to_string())
         .stdout(Stdio::piped())
@@ -103,9 +117,21 @@ async fn check_after_crash(dir: &Path, cycle: usize, acks: &[Ack], floor: i64) -
     let current = store.current_revision().await.unwrap();
     let mut seen = std::collections::HashSet::new();
     for ack in acks {
-        assert!(ack.revision > floor, "cycle {cycle}: revision {} is not above {floor}", ack.revision);
-        assert!(seen.insert(ack.revision), "cycle {cycle}: revision {} acknowledged twice", ack.revision);
-        assert!(ack.revision <= current, "cycle {cycle}: acknowledged {} > current {current}", ack.revision);
+        assert!(
+            ack.revision > floor,
+            "cycle {cycle}: revision {} is not above {floor}",
+            ack.revision
+        );
+        assert!(
+            seen.insert(ack.revision),
+            "cycle {cycle}: revision {} acknowledged twice",
+            ack.revision
+        );
+        assert!(
+            ack.revision <= current,
+            "cycle {cycle}: acknowledged {} > current {current}",
+            ack.revision
+        );
         let found = store
             .range(RangeRequest::key(ack.key.as_str()).at_revision(ack.revision))
             .await

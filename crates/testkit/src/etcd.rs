@@ -89,10 +89,11 @@ impl EtcdServer {
         let (client, peer) = (free_port()?, free_port()?);
         let endpoint = format!("http://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
-        let log = std::fs::File::create(dir.path().join("etcd.log")).map_err(|source| Error::Io {
-            context: "creating etcd's log file",
-            source,
-        })?;
+        let log =
+            std::fs::File::create(dir.path().join("etcd.log")).map_err(|source| Error::Io {
+                context: "creating etcd's log file",
+                source,
+            })?;
         let log_err = log.try_clone().map_err(|source| Error::Io {
             context: "duplicating etcd's log file",
             source,
@@ -108,7 +109,9 @@ impl EtcdServer {
             .arg(format!("--initial-cluster=gantry-test={peer_url}"))
             // Room for a 1.5 MiB value plus its key and the request's framing.
             .arg("--max-request-bytes=2097152")
-            .arg(format!("--experimental-watch-progress-notify-interval={interval}"))
+            .arg(format!(
+                "--experimental-watch-progress-notify-interval={interval}"
+            ))
             .arg("--logger=zap")
             .arg("--log-level=warn")
             .stdin(Stdio::null())
@@ -166,7 +169,7 @@ impl EtcdServer {
 
     /// A new client store connected to this etcd.
     pub async fn client(&self) -> gantry_store::Result<EtcdStore> {
-        EtcdStore::connect(&[self.endpoint.clone()]).await
+        EtcdStore::connect(std::slice::from_ref(&self.endpoint)).await
     }
 }
 

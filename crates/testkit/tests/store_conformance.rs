@@ -1,6 +1,11 @@
 //! The store conformance suite against both backends: the embedded store in a temporary
 //! directory, and a real etcd (Debian's 3.4) started on loopback for each case.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
 use gantry_store::conformance::Subject;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +34,11 @@ mod etcd {
 
     async fn subject() -> Subject {
         let server = EtcdServer::start().await.expect("start etcd");
-        eprintln!("etcd running: pid {} at {}", server.pid(), server.endpoint());
+        eprintln!(
+            "etcd running: pid {} at {}",
+            server.pid(),
+            server.endpoint()
+        );
         let store = server.client().await.expect("connect to etcd");
         Subject {
             store: Arc::new(store),

@@ -105,7 +105,10 @@ mod tests {
         let packages: Vec<Value> = deps
             .iter()
             .map(|(name, deps)| {
-                let deps: Vec<Value> = deps.iter().map(|d| json!({"name": d, "kind": null})).collect();
+                let deps: Vec<Value> = deps
+                    .iter()
+                    .map(|d| json!({"name": d, "kind": null}))
+                    .collect();
                 json!({"name": name, "dependencies": deps})
             })
             .collect();
@@ -137,12 +140,19 @@ mod tests {
                 to: ("gantry".into(), 5)
             }]
         );
-        assert!(violations[0].to_string().contains("must point to a lower layer"));
+        assert!(
+            violations[0]
+                .to_string()
+                .contains("must point to a lower layer")
+        );
     }
 
     #[test]
     fn a_dependency_within_one_layer_is_reported() {
-        let m = metadata(&[("gantry-scheduler", &["gantry-apiserver"]), ("gantry-apiserver", &[])]);
+        let m = metadata(&[
+            ("gantry-scheduler", &["gantry-apiserver"]),
+            ("gantry-apiserver", &[]),
+        ]);
         assert_eq!(check(&m).unwrap().len(), 1);
     }
 
@@ -151,12 +161,18 @@ mod tests {
         let m = metadata(&[("gantry-new", &["gantry-store"]), ("gantry-store", &[])]);
         assert_eq!(
             check(&m).unwrap(),
-            vec![Violation::Unlisted { krate: "gantry-new".into() }]
+            vec![Violation::Unlisted {
+                krate: "gantry-new".into()
+            }]
         );
     }
 
     #[test]
     fn a_missing_layer_table_is_an_error() {
-        assert!(check(&json!({"packages": []})).unwrap_err().contains("no [workspace.metadata.layers]"));
+        assert!(
+            check(&json!({"packages": []}))
+                .unwrap_err()
+                .contains("no [workspace.metadata.layers]")
+        );
     }
 }

@@ -20,7 +20,10 @@ fn layers() -> ExitCode {
     let metadata = match output {
         Ok(out) if out.status.success() => out.stdout,
         Ok(out) => {
-            eprintln!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "cargo metadata failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             return ExitCode::FAILURE;
         }
         Err(e) => {

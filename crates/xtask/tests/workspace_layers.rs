@@ -1,5 +1,10 @@
 //! The real workspace obeys its layers.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
 use std::process::Command;
 
 #[test]
@@ -10,11 +15,22 @@ fn the_workspace_dependencies_point_down() {
         .current_dir(root)
         .output()
         .expect("run cargo metadata");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let members = metadata["packages"].as_array().unwrap().len();
-    assert!(members >= 5, "expected the whole workspace, saw {members} crates");
+    assert!(
+        members >= 5,
+        "expected the whole workspace, saw {members} crates"
+    );
     let violations = xtask::layers::check(&metadata).unwrap();
     let report: Vec<String> = violations.iter().map(ToString::to_string).collect();
-    assert!(report.is_empty(), "layer violations:\n{}", report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "layer violations:\n{}",
+        report.join("\n")
+    );
 }

@@ -100,7 +100,9 @@ impl Committer {
             Ok(()) => {
                 if logged > 0 {
                     self.shared.syncs.fetch_add(1, Ordering::Relaxed);
-                    self.shared.logged_txns.fetch_add(u64::from(logged), Ordering::Relaxed);
+                    self.shared
+                        .logged_txns
+                        .fetch_add(u64::from(logged), Ordering::Relaxed);
                 }
                 let visible = self.shared.write_index().publish();
                 self.revisions.send_replace(visible);
@@ -152,7 +154,10 @@ impl Committer {
             Ok(file) => {
                 self.file = file;
                 self.log_len = (log::HEADER_LEN + frame.len()) as u64;
-                tracing::info!(bytes = self.log_len, "rewrote the store log after compaction");
+                tracing::info!(
+                    bytes = self.log_len,
+                    "rewrote the store log after compaction"
+                );
                 Ok(())
             }
             Err(source) => {

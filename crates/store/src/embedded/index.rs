@@ -99,7 +99,11 @@ impl Index {
     /// state, pending writes included. Returns the response and whether it wrote anything (only
     /// then does it take a revision and need logging).
     pub(crate) fn apply(&mut self, txn: &Txn) -> (TxnResponse, bool) {
-        if !txn.compares.iter().all(|c| self.holds(&c.key, &c.condition)) {
+        if !txn
+            .compares
+            .iter()
+            .all(|c| self.holds(&c.key, &c.condition))
+        {
             let current = txn
                 .compares
                 .iter()

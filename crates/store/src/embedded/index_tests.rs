@@ -35,9 +35,20 @@ fn unpublished_writes_are_invisible_to_readers_but_seen_by_later_compares() {
     put(&mut index, "/a", "1");
     let (_, wrote) = index.apply(&Txn::new().put("/a", "2"));
     assert!(wrote);
-    assert_eq!(read(&index, "/", 0), vec![pair("/a", "1")], "readers stop at the visible revision");
-    let (response, _) = index.apply(&Txn::new().when("/a", Condition::ModRevision(2)).put("/b", "x"));
-    assert!(response.succeeded, "the committer's next transaction sees the pending write");
+    assert_eq!(
+        read(&index, "/", 0),
+        vec![pair("/a", "1")],
+        "readers stop at the visible revision"
+    );
+    let (response, _) = index.apply(
+        &Txn::new()
+            .when("/a", Condition::ModRevision(2))
+            .put("/b", "x"),
+    );
+    assert!(
+        response.succeeded,
+        "the committer's next transaction sees the pending write"
+    );
 }
 
 #[test]
@@ -100,7 +111,10 @@ fn an_index_rebuilt_from_its_versions_serves_the_same_reads_and_events() {
         assert_eq!(read(&rebuilt, "/", revision), read(&index, "/", revision));
     }
     let all = KeySelector::Prefix("/".into());
-    assert_eq!(rebuilt.events(2, 5, &all, 100).unwrap(), index.events(2, 5, &all, 100).unwrap());
+    assert_eq!(
+        rebuilt.events(2, 5, &all, 100).unwrap(),
+        index.events(2, 5, &all, 100).unwrap()
+    );
 }
 
 #[test]

@@ -195,7 +195,10 @@ pub(crate) fn replay(path: &Path, data: &[u8]) -> Result<Replayed> {
         }
         let payload = &rest[FRAME_HEADER_LEN..end];
         if is_snapshot && offset != HEADER_LEN {
-            return Err(corrupt(offset, "a snapshot frame after the first frame".into()));
+            return Err(corrupt(
+                offset,
+                "a snapshot frame after the first frame".into(),
+            ));
         }
         apply_frame(&mut index, payload).map_err(|detail| corrupt(offset, detail))?;
         offset += end;

@@ -52,13 +52,19 @@ fn a_cut_anywhere_in_the_last_frame_is_a_torn_tail_and_keeps_the_rest() {
     let mut expected = Index::new();
     expected.apply(&Txn::new().put("/x", "y"));
     let mut encoder = BatchEncoder::new(4);
-    encoder.push(&[crate::Op::Put { key: "/x".into(), value: "y".into() }]);
+    encoder.push(&[crate::Op::Put {
+        key: "/x".into(),
+        value: "y".into(),
+    }]);
     data.extend(encoder.finish().unwrap());
     let reference = replay(&path(), &data[..complete]).unwrap();
     for cut in complete + 1..data.len() {
         let replayed = replay(&path(), &data[..cut]).unwrap();
         let torn = replayed.torn.expect("a torn tail");
-        assert_eq!((torn.offset, torn.discarded), (complete as u64, (cut - complete) as u64));
+        assert_eq!(
+            (torn.offset, torn.discarded),
+            (complete as u64, (cut - complete) as u64)
+        );
         assert_eq!(replayed.valid_len, complete as u64);
         assert_eq!(dump(&replayed.index), dump(&reference.index));
     }
@@ -67,13 +73,21 @@ fn a_cut_anywhere_in_the_last_frame_is_a_torn_tail_and_keeps_the_rest() {
 #[test]
 fn a_damaged_frame_before_the_end_is_corruption_with_its_offset() {
     let (data, _) = sample();
-    let second_frame = HEADER_LEN + FRAME_HEADER_LEN + 
-        u32::from_le_bytes(data[HEADER_LEN..HEADER_LEN + 4].try_into().unwrap()) as usize;
-    for flip in [HEADER_LEN + 1, HEADER_LEN + 5, HEADER_LEN + 20, second_frame + 14] {
+    let second_frame = HEADER_LEN
+        + FRAME_HEADER_LEN
+        + u32::from_le_bytes(data[HEADER_LEN..HEADER_LEN + 4].try_into().unwrap()) as usize;
+    for flip in [
+        HEADER_LEN + 1,
+        HEADER_LEN + 5,
+        HEADER_LEN + 20,
+        second_frame + 14,
+    ] {
         let mut damaged = data.clone();
         damaged[flip] ^= 0x40;
         let err = replay(&path(), &damaged).unwrap_err();
-        let Error::Corrupt { detail, path: p } = err else { panic!("expected corruption, got {err}") };
+        let Error::Corrupt { detail, path: p } = err else {
+            panic!("expected corruption, got {err}")
+        };
         assert_eq!(p, path());
         assert!(detail.contains("at byte"), "{detail}");
     }
@@ -85,7 +99,12 @@ fn a_file_that_is_not_a_store_log_is_refused() {
     assert!(err.to_string().contains("bad header"), "{err}");
     let mut future = file_header();
     future[8] = 9;
-    assert!(replay(&path(), &future).unwrap_err().to_string().contains("format 9"));
+    assert!(
+        replay(&path(), &future)
+            .unwrap_err()
+            .to_string()
+            .contains("format 9")
+    );
 }
 
 #[test]

@@ -20,17 +20,30 @@ async fn reopening_serves_every_acknowledged_write_and_its_history() {
     let store = EmbeddedStore::open(config(dir.path())).unwrap();
     let r1 = put(&store, "/a", "1").await;
     let r2 = put(&store, "/a", "2").await;
-    store.txn(Txn::new().delete("/a").put("/b", "x")).await.unwrap();
+    store
+        .txn(Txn::new().delete("/a").put("/b", "x"))
+        .await
+        .unwrap();
     let before = store.range(RangeRequest::prefix("/")).await.unwrap();
     drop(store);
 
     let store = EmbeddedStore::open(config(dir.path())).unwrap();
     assert_eq!(store.torn_tail(), None);
-    assert_eq!(store.range(RangeRequest::prefix("/")).await.unwrap(), before);
-    let old = store.range(RangeRequest::key("/a").at_revision(r1)).await.unwrap();
+    assert_eq!(
+        store.range(RangeRequest::prefix("/")).await.unwrap(),
+        before
+    );
+    let old = store
+        .range(RangeRequest::key("/a").at_revision(r1))
+        .await
+        .unwrap();
     assert_eq!(&old.kvs[0].value[..], b"1");
     assert_eq!(store.current_revision().await.unwrap(), r2 + 1);
-    assert_eq!(put(&store, "/c", "y").await, r2 + 2, "revisions continue after reopen");
+    assert_eq!(
+        put(&store, "/c", "y").await,
+        r2 + 2,
+        "revisions continue after reopen"
+    );
 }
 
 #[tokio::test]
@@ -38,7 +51,10 @@ async fn a_second_open_of_the_same_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _store = EmbeddedStore::open(config(dir.path())).unwrap();
     let err = EmbeddedStore::open(config(dir.path())).unwrap_err();
-    assert!(err.to_string().contains("in use by another process"), "{err}");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -56,17 +72,26 @@ async fn compaction_rewrites_a_large_log_and_the_result_reopens() {
     let before = fs::metadata(&log).unwrap().len();
     store.compact(keep).await.unwrap();
     let after = fs::metadata(&log).unwrap().len();
-    assert!(after < before / 10, "log went from {before} to {after} bytes");
+    assert!(
+        after < before / 10,
+        "log went from {before} to {after} bytes"
+    );
     let newer = put(&store, "/hot", "new").await;
     drop(store);
 
     let store = EmbeddedStore::open(cfg).unwrap();
     let all = store.range(RangeRequest::prefix("/")).await.unwrap();
-    let pairs: Vec<_> = all.kvs.iter().map(|kv| (kv.key.as_str(), kv.mod_revision)).collect();
+    let pairs: Vec<_> = all
+        .kvs
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.mod_revision))
+        .collect();
     assert_eq!(pairs, [("/cold", keep), ("/hot", newer)]);
     let hot = &all.kvs[1];
     assert_eq!(hot.version, 51, "the version survives the rewrite");
-    let below = store.range(RangeRequest::prefix("/").at_revision(keep - 1)).await;
+    let below = store
+        .range(RangeRequest::prefix("/").at_revision(keep - 1))
+        .await;
     assert!(matches!(below, Err(Error::Compacted { .. })));
     let mut watch = store
         .watch(WatchRequest::prefix("/").from_revision(keep))
@@ -92,7 +117,10 @@ async fn a_corrupt_log_is_refused_at_open_with_its_offset() {
     fs::write(&log, &data).unwrap();
     let err = EmbeddedStore::open(config(dir.path())).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("corrupt") && text.contains("at byte 16"), "{text}");
+    assert!(
+        text.contains("corrupt") && text.contains("at byte 16"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -104,13 +132,22 @@ async fn a_torn_final_record_is_discarded_and_reported() {
     drop(store);
     let log = dir.path().join(LOG_FILE);
     let len = fs::metadata(&log).unwrap().len();
-    OpenOptions::new().write(true).open(&log).unwrap().set_len(len - 2).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(len - 2)
+        .unwrap();
 
     let store = EmbeddedStore::open(config(dir.path())).unwrap();
     let torn = store.torn_tail().expect("a torn tail was reported").clone();
     assert!(torn.discarded > 0);
     assert_eq!(store.current_revision().await.unwrap(), kept);
-    assert_eq!(put(&store, "/c", "3").await, kept + 1, "the log takes new writes after the cut");
+    assert_eq!(
+        put(&store, "/c", "3").await,
+        kept + 1,
+        "the log takes new writes after the cut"
+    );
     drop(store);
     let store = EmbeddedStore::open(config(dir.path())).unwrap();
     assert_eq!(store.torn_tail(), None, "the cut was made durable");
@@ -138,5 +175,8 @@ async fn concurrent_writers_share_syncs() {
     }
     let stats = store.stats();
     assert_eq!(stats.logged_txns, 640);
-    assert!(stats.syncs < stats.logged_txns, "no group commit happened: {stats:?}");
+    assert!(
+        stats.syncs < stats.logged_txns,
+        "no group commit happened: {stats:?}"
+    );
 }
