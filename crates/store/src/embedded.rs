@@ -8,12 +8,13 @@
 //! `gantry-bench store` measures the result against etcd (see docs/store.md and
 //! docs/benchmarks.md).
 //!
-//! Layout of a data directory: `store.log` (see [`log`]), `LOCK` (held while open) and, only
-//! during a rewrite, `store.log.tmp`.
+//! Layout of a data directory: `store.log` (see [`log`]), `store.meta` (its high-water mark, see
+//! [`meta`]), `LOCK` (held while open) and, only during a rewrite, `store.log.tmp`.
 
 mod committer;
 mod index;
 mod log;
+mod meta;
 mod watch;
 
 pub use log::TornTail;
@@ -49,17 +50,20 @@ pub struct EmbeddedConfig {
     pub rewrite_min_bytes: u64,
     /// A group commit stops taking transactions once their keys and values reach this size.
     pub max_batch_bytes: usize,
+    /// How often, at most, the log's high-water mark (`store.meta`) is brought up to date.
+    pub checkpoint_interval: Duration,
 }
 
 impl EmbeddedConfig {
     /// Defaults for a data directory: etcd's ten-minute progress interval, a 64 MiB rewrite
-    /// threshold and 16 MiB batches.
+    /// threshold, 16 MiB batches and a one-second checkpoint interval.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
             progress_interval: crate::DEFAULT_PROGRESS_INTERVAL,
             rewrite_min_bytes: 64 << 20,
             max_batch_bytes: 16 << 20,
+            checkpoint_interval: Duration::from_secs(1),
         }
     }
 }
@@ -133,13 +137,28 @@ impl EmbeddedStore {
         // A rewrite that did not reach its rename left only a temporary file behind.
         let _ = fs::remove_file(dir.join(REWRITE_FILE));
         let path = dir.join(LOG_FILE);
+        let mark = meta::read(&dir)?;
         if !path.exists() {
+            if let Some(mark) = mark {
+                return Err(Error::Corrupt {
+                    path,
+                    detail: format!("missing, but it had reached revision {}", mark.revision),
+                });
+            }
             create_log(&path, &dir)?;
         }
         let data =
             fs::read(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let replayed = log::replay(&path, &data)?;
         drop(data);
+        let revision = replayed.index.current();
+        meta::check(
+            mark,
+            &path,
+            replayed.generation,
+            replayed.valid_len,
+            revision,
+        )?;
         if let Some(torn) = &replayed.torn {
             tracing::warn!(
                 path = %path.display(),
@@ -170,6 +189,9 @@ impl EmbeddedStore {
             revisions: revisions_tx,
             max_batch_bytes: config.max_batch_bytes,
             rewrite_min_bytes: config.rewrite_min_bytes,
+            generation: replayed.generation,
+            checkpoint_interval: config.checkpoint_interval,
+            last_mark: None,
             failed: None,
             _lock: lock,
         };
@@ -231,7 +253,7 @@ fn lock_dir(dir: &Path) -> Result<File> {
 fn create_log(path: &Path, dir: &Path) -> Result<()> {
     let result = (|| {
         let mut file = File::create(path)?;
-        file.write_all(&log::file_header())?;
+        file.write_all(&log::file_header(1))?;
         file.sync_all()?;
         File::open(dir)?.sync_all()
     })();

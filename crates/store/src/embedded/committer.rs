@@ -9,6 +9,7 @@
 
 use super::Shared;
 use super::log::{self, BatchEncoder};
+use super::meta::{self, Mark};
 use crate::{Error, Result, Txn, TxnResponse};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -32,6 +33,10 @@ pub(super) struct Committer {
     pub(super) revisions: watch::Sender<i64>,
     pub(super) max_batch_bytes: usize,
     pub(super) rewrite_min_bytes: u64,
+    /// The log's generation (see `meta`), and when its high-water mark was last written.
+    pub(super) generation: u32,
+    pub(super) checkpoint_interval: std::time::Duration,
+    pub(super) last_mark: Option<std::time::Instant>,
     /// Set after a failed write; every later write is refused with it.
     pub(super) failed: Option<String>,
     /// Held so that no other process opens the same directory while this one writes.
@@ -63,6 +68,33 @@ impl Committer {
                 };
             }
             self.commit(pending);
+        }
+        // Clean shutdown: everything written is durable, so mark all of it.
+        if self.failed.is_none() {
+            self.mark();
+        }
+    }
+
+    /// Records the log's durable length and revision in `store.meta`. Only a safety net against
+    /// truncation, so a failure is logged and the store carries on.
+    fn mark(&mut self) {
+        let mark = Mark {
+            generation: self.generation,
+            log_len: self.log_len,
+            revision: self.shared.read_index().visible(),
+        };
+        if let Err(error) = meta::write(&self.dir, mark) {
+            tracing::warn!(%error, "cannot record the store log's high-water mark");
+        }
+        self.last_mark = Some(std::time::Instant::now());
+    }
+
+    fn mark_if_due(&mut self) {
+        if self
+            .last_mark
+            .is_none_or(|at| at.elapsed() >= self.checkpoint_interval)
+        {
+            self.mark();
         }
     }
 
@@ -109,6 +141,9 @@ impl Committer {
                 for ((_, reply), response) in txns.into_iter().zip(responses) {
                     let _ = reply.send(Ok(response));
                 }
+                if logged > 0 {
+                    self.mark_if_due();
+                }
             }
             Err(error) => {
                 self.shared.write_index().rollback(before);
@@ -141,9 +176,10 @@ impl Committer {
         let path = self.dir.join(super::LOG_FILE);
         let tmp = self.dir.join(super::REWRITE_FILE);
         let frame = log::snapshot_frame(&self.shared.read_index())?;
+        let generation = self.generation + 1;
         let result = (|| {
             let mut file = File::create(&tmp)?;
-            file.write_all(&log::file_header())?;
+            file.write_all(&log::file_header(generation))?;
             file.write_all(&frame)?;
             file.sync_all()?;
             fs::rename(&tmp, &path)?;
@@ -154,6 +190,8 @@ impl Committer {
             Ok(file) => {
                 self.file = file;
                 self.log_len = (log::HEADER_LEN + frame.len()) as u64;
+                self.generation = generation;
+                self.mark();
                 tracing::info!(
                     bytes = self.log_len,
                     "rewrote the store log after compaction"

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! file    := header frame*
-//! header  := "GANTRYKV" u32:format(=1) u32:0
+//! header  := "GANTRYKV" u32:format(=1) u32:generation      -- a rewrite makes the next one
 //! frame   := u32:len u32:crc32(len) u32:crc32(payload) payload[len]
 //! payload := 1 i64:first_revision u32:txns (u32:ops op*)*      -- a group commit
 //!          | 2 i64:revision                                   -- a compaction
@@ -34,11 +34,11 @@ const KIND_SNAPSHOT: u8 = 3;
 const OP_PUT: u8 = 1;
 const OP_DELETE: u8 = 2;
 
-pub(crate) fn file_header() -> Vec<u8> {
+pub(crate) fn file_header(generation: u32) -> Vec<u8> {
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.put_u32_le(FORMAT);
-    header.put_u32_le(0);
+    header.put_u32_le(generation);
     header
 }
 
@@ -148,6 +148,7 @@ pub struct TornTail {
 #[derive(Debug)]
 pub(crate) struct Replayed {
     pub(crate) index: Index,
+    pub(crate) generation: u32,
     pub(crate) valid_len: u64,
     pub(crate) torn: Option<TornTail>,
 }
@@ -165,6 +166,7 @@ pub(crate) fn replay(path: &Path, data: &[u8]) -> Result<Replayed> {
     if format != FORMAT {
         return Err(corrupt(8, format!("unsupported log format {format}")));
     }
+    let generation = u32::from_le_bytes([data[12], data[13], data[14], data[15]]);
     let mut index = Index::new();
     let mut offset = HEADER_LEN;
     while offset < data.len() {
@@ -174,7 +176,7 @@ pub(crate) fn replay(path: &Path, data: &[u8]) -> Result<Replayed> {
             discarded: rest.len() as u64,
         });
         if rest.len() < FRAME_HEADER_LEN {
-            return Ok(Replayed::torn(index, offset, torn));
+            return Ok(Replayed::torn(index, generation, offset, torn));
         }
         let len_bytes = [rest[0], rest[1], rest[2], rest[3]];
         let len = u32::from_le_bytes(len_bytes) as usize;
@@ -189,7 +191,7 @@ pub(crate) fn replay(path: &Path, data: &[u8]) -> Result<Replayed> {
             // Only the frame the crash interrupted may be bad, so it must reach the end of the
             // file; a snapshot is synced before it is renamed into place, so it never may.
             if rest.len() <= end && !is_snapshot {
-                return Ok(Replayed::torn(index, offset, torn));
+                return Ok(Replayed::torn(index, generation, offset, torn));
             }
             return Err(corrupt(offset, "frame fails its checksum".into()));
         }
@@ -205,15 +207,17 @@ pub(crate) fn replay(path: &Path, data: &[u8]) -> Result<Replayed> {
     }
     Ok(Replayed {
         index,
+        generation,
         valid_len: offset as u64,
         torn: None,
     })
 }
 
 impl Replayed {
-    fn torn(index: Index, offset: usize, torn: Option<TornTail>) -> Self {
+    fn torn(index: Index, generation: u32, offset: usize, torn: Option<TornTail>) -> Self {
         Self {
             index,
+            generation,
             valid_len: offset as u64,
             torn,
         }

@@ -9,7 +9,7 @@ fn path() -> PathBuf {
 /// A log of three group commits and a compaction, with the index it should replay to.
 fn sample() -> (Vec<u8>, Index) {
     let mut index = Index::new();
-    let mut data = file_header();
+    let mut data = file_header(1);
     let batches: [&[Txn]; 3] = [
         &[Txn::new().put("/a", "1"), Txn::new().put("/b", "1")],
         &[Txn::new().put("/a", "2").delete("/b")],
@@ -97,7 +97,7 @@ fn a_damaged_frame_before_the_end_is_corruption_with_its_offset() {
 fn a_file_that_is_not_a_store_log_is_refused() {
     let err = replay(&path(), b"{\"not\": \"a log\"}").unwrap_err();
     assert!(err.to_string().contains("bad header"), "{err}");
-    let mut future = file_header();
+    let mut future = file_header(1);
     future[8] = 9;
     assert!(
         replay(&path(), &future)
@@ -110,7 +110,7 @@ fn a_file_that_is_not_a_store_log_is_refused() {
 #[test]
 fn a_truncated_snapshot_is_corruption_not_a_torn_tail() {
     let (_, index) = sample();
-    let mut data = file_header();
+    let mut data = file_header(1);
     data.extend(snapshot_frame(&index).unwrap());
     let whole = replay(&path(), &data).unwrap();
     assert_eq!(dump(&whole.index), dump(&index));

@@ -123,13 +123,33 @@ async fn a_corrupt_log_is_refused_at_open_with_its_offset() {
     );
 }
 
-#[tokio::test]
-async fn a_torn_final_record_is_discarded_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(config(dir.path())).unwrap();
-    let kept = put(&store, "/a", "1").await;
+/// Opens a store, writes `/a` then `/b`, and closes it; returns the log's length and the
+/// revision after `/a`, which is where a crash after the first write would have left the mark.
+async fn two_writes(dir: &Path) -> (u64, i64) {
+    let store = EmbeddedStore::open(config(dir)).unwrap();
+    let first = put(&store, "/a", "1").await;
+    let len_after_first = fs::metadata(dir.join(LOG_FILE)).unwrap().len();
     put(&store, "/b", "2").await;
     drop(store);
+    (len_after_first, first)
+}
+
+fn set_mark(dir: &Path, generation: u32, log_len: u64, revision: i64) {
+    let mark = meta::Mark {
+        generation,
+        log_len,
+        revision,
+    };
+    meta::write(dir, mark).unwrap();
+}
+
+#[tokio::test]
+async fn a_torn_final_record_after_a_crash_is_discarded_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (marked_len, kept) = two_writes(dir.path()).await;
+    // As after a crash: the mark still covers only the first write, and the second write's
+    // frame is incomplete.
+    set_mark(dir.path(), 1, marked_len, kept);
     let log = dir.path().join(LOG_FILE);
     let len = fs::metadata(&log).unwrap().len();
     OpenOptions::new()
@@ -141,7 +161,7 @@ async fn a_torn_final_record_is_discarded_and_reported() {
 
     let store = EmbeddedStore::open(config(dir.path())).unwrap();
     let torn = store.torn_tail().expect("a torn tail was reported").clone();
-    assert!(torn.discarded > 0);
+    assert_eq!(torn.offset, marked_len);
     assert_eq!(store.current_revision().await.unwrap(), kept);
     assert_eq!(
         put(&store, "/c", "3").await,
@@ -152,6 +172,72 @@ async fn a_torn_final_record_is_discarded_and_reported() {
     let store = EmbeddedStore::open(config(dir.path())).unwrap();
     assert_eq!(store.torn_tail(), None, "the cut was made durable");
     assert_eq!(store.current_revision().await.unwrap(), kept + 1);
+}
+
+#[tokio::test]
+async fn a_log_cut_between_two_frames_is_refused_as_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let (len_after_first, _) = two_writes(dir.path()).await;
+    let log = dir.path().join(LOG_FILE);
+    OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(len_after_first)
+        .unwrap();
+    let err = EmbeddedStore::open(config(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("corrupt") && err.contains("truncated"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_torn_tail_below_the_mark_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    two_writes(dir.path()).await;
+    let log = dir.path().join(LOG_FILE);
+    let len = fs::metadata(&log).unwrap().len();
+    OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(len - 2)
+        .unwrap();
+    let err = EmbeddedStore::open(config(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("truncated"),
+        "acknowledged data cannot be a torn tail: {err}"
+    );
+}
+
+#[tokio::test]
+async fn an_older_log_put_back_over_a_rewritten_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, first) = two_writes(dir.path()).await;
+    set_mark(dir.path(), 2, 16, first);
+    let err = EmbeddedStore::open(config(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("older log was restored"), "{err}");
+    // A mark from before a rewrite says nothing about the rewritten log.
+    set_mark(dir.path(), 0, u64::MAX, i64::MAX);
+    EmbeddedStore::open(config(dir.path())).unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_log_is_refused_when_the_mark_says_it_existed() {
+    let dir = tempfile::tempdir().unwrap();
+    two_writes(dir.path()).await;
+    fs::remove_file(dir.path().join(LOG_FILE)).unwrap();
+    let err = EmbeddedStore::open(config(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
