@@ -250,11 +250,15 @@ fn lock_dir(dir: &Path) -> Result<File> {
     }
 }
 
+/// Creates an empty log through a synced temporary file, so a crash never leaves a log without
+/// its header.
 fn create_log(path: &Path, dir: &Path) -> Result<()> {
+    let tmp = dir.join(REWRITE_FILE);
     let result = (|| {
-        let mut file = File::create(path)?;
+        let mut file = File::create(&tmp)?;
         file.write_all(&log::file_header(1))?;
         file.sync_all()?;
+        fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()
     })();
     result.map_err(|e| Error::io(format!("creating {}", path.display()), e))

@@ -56,8 +56,10 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// A durable write failed earlier; the embedded store refuses further writes rather than risk
-    /// acknowledging data that the disk may have dropped.
+    /// A durable write failed; the embedded store refuses further writes rather than risk
+    /// acknowledging data that the disk may have dropped. For the transactions that were in the
+    /// failing write the outcome is unknown (the data may have reached the disk and reappear
+    /// after a restart), as for etcd's ambiguous errors: callers must not read it as a conflict.
     #[error("store stopped accepting writes after a failed write: {0}")]
     Failed(String),
     /// The etcd backend could not complete the request.

@@ -4,6 +4,9 @@
 //! messages (`mvcc: required revision has been compacted`, `... is a future revision`); those
 //! become the same typed errors the embedded store returns, and so does a watch cancelled for
 //! compaction.
+//!
+//! The etcd it talks to must accept requests of `validate::MAX_TXN_BYTES` plus framing
+//! (`--max-request-bytes=2621440` or more; etcd's default, 1.5 MiB, refuses the largest values).
 
 use crate::{
     Condition, Error, Event, EventKind, KeySelector, KeyValue, Op, RangeRequest, RangeResponse,
@@ -114,9 +117,15 @@ fn header_revision(header: Option<&etcd::ResponseHeader>) -> i64 {
 impl Store for EtcdStore {
     async fn range(&self, request: RangeRequest) -> Result<RangeResponse> {
         validate::selector(&request.selector)?;
+        // Ask for one key past the limit: its key is where the next page starts. Kubernetes
+        // pages every list this way, at the first page's revision.
+        let fetch = match request.limit {
+            0 => 0,
+            limit => i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1,
+        };
         let mut options = etcd::GetOptions::new()
             .with_revision(request.revision)
-            .with_limit(i64::try_from(request.limit).unwrap_or(i64::MAX));
+            .with_limit(fetch);
         let key = match &request.selector {
             KeySelector::Key(key) => key.clone(),
             KeySelector::Prefix(prefix) => {
@@ -137,38 +146,10 @@ impl Store for EtcdStore {
             .iter()
             .map(to_kv)
             .collect::<Result<Vec<_>>>()?;
-        let mut next = None;
-        if response.more() {
-            // etcd tells only that more keys exist; fetch one past the limit to name the next.
-            let limited = request.limit.max(1);
-            if kvs.len() >= limited {
-                let extra = self
-                    .kv()
-                    .get(
-                        kvs[limited - 1].key.clone() + "\0",
-                        Some(
-                            etcd::GetOptions::new()
-                                .with_range(match &request.selector {
-                                    KeySelector::Prefix(p) => prefix_end(p),
-                                    KeySelector::Key(k) => prefix_end(k),
-                                })
-                                .with_revision(
-                                    request.revision.max(header_revision(response.header())),
-                                )
-                                .with_limit(1)
-                                .with_keys_only(),
-                        ),
-                    )
-                    .await
-                    .map_err(|e| convert_for(e, request.revision))?;
-                next = extra
-                    .kvs()
-                    .first()
-                    .and_then(|kv| std::str::from_utf8(kv.key()).ok())
-                    .map(str::to_owned);
-                kvs.truncate(limited);
-            }
-        }
+        let next = match request.limit {
+            limit if limit > 0 && kvs.len() > limit => kvs.drain(limit..).next().map(|kv| kv.key),
+            _ => None,
+        };
         let revision = match request.revision {
             0 => header_revision(response.header()),
             r => r,

@@ -8,6 +8,13 @@ use std::collections::HashSet;
 /// which is what bounds an object's size in Kubernetes.
 pub const MAX_VALUE_BYTES: usize = 1536 * 1024;
 
+/// The most writes one transaction may carry (etcd's default `--max-txn-ops`).
+pub const MAX_TXN_OPS: usize = 128;
+
+/// The most key and value bytes one transaction may carry: one maximum-size value plus room
+/// for its key and a few small writes beside it.
+pub const MAX_TXN_BYTES: usize = 2 * 1024 * 1024;
+
 /// The longest key accepted. Kubernetes keys are `/registry/<resource>/<namespace>/<name>` with
 /// names of at most 253 bytes, so this leaves generous room while refusing absurd input.
 pub const MAX_KEY_BYTES: usize = 4096;
@@ -36,7 +43,8 @@ pub fn key(key: &str) -> Result<()> {
 /// Checks a prefix: like a key, but it may end with `/` (and `/` alone covers everything).
 pub fn prefix(prefix: &str) -> Result<()> {
     common(prefix)?;
-    if prefix.len() > 1 && prefix[1..prefix.len() - 1].contains("//") {
+    let inner = &prefix.as_bytes()[1..prefix.len().saturating_sub(1).max(1)];
+    if inner.windows(2).any(|w| w == b"//") {
         return Err(invalid(
             prefix,
             "a prefix must not contain an empty segment ('//')",
@@ -71,11 +79,21 @@ pub fn txn(txn: &Txn) -> Result<()> {
     for compare in &txn.compares {
         key(&compare.key)?;
     }
+    if txn.ops.len() > MAX_TXN_OPS || txn.compares.len() > MAX_TXN_OPS {
+        return Err(Error::InvalidTxn(format!(
+            "{} writes and {} compares, over the limit of {MAX_TXN_OPS} each",
+            txn.ops.len(),
+            txn.compares.len()
+        )));
+    }
     let mut written = HashSet::with_capacity(txn.ops.len());
+    let mut bytes = 0usize;
     for op in &txn.ops {
         key(op.key())?;
+        bytes += op.key().len();
         if let Op::Put { key, value: v } = op {
             value(key, v)?;
+            bytes += v.len();
         }
         if !written.insert(op.key()) {
             return Err(Error::InvalidTxn(format!(
@@ -83,6 +101,11 @@ pub fn txn(txn: &Txn) -> Result<()> {
                 op.key()
             )));
         }
+    }
+    if bytes > MAX_TXN_BYTES {
+        return Err(Error::InvalidTxn(format!(
+            "the transaction writes {bytes} bytes, over the limit of {MAX_TXN_BYTES}"
+        )));
     }
     Ok(())
 }
@@ -142,6 +165,32 @@ mod tests {
     fn a_transaction_writing_one_key_twice_is_refused() {
         let t = Txn::new().put("/a", "1").delete("/a");
         assert!(matches!(txn(&t), Err(Error::InvalidTxn(_))));
+    }
+
+    #[test]
+    fn a_prefix_with_multibyte_characters_is_checked_without_panicking() {
+        prefix("/é").unwrap();
+        prefix("/é/").unwrap();
+        assert!(prefix("/é//x").is_err());
+    }
+
+    #[test]
+    fn oversized_transactions_are_refused_whole() {
+        let many = (0..=MAX_TXN_OPS).fold(Txn::new(), |t, i| t.put(format!("/k{i}"), "v"));
+        assert!(
+            txn(&many)
+                .unwrap_err()
+                .to_string()
+                .contains("over the limit of 128")
+        );
+        let big = vec![0u8; MAX_VALUE_BYTES];
+        let two = Txn::new().put("/a", big.clone()).put("/b", big);
+        assert!(
+            txn(&two)
+                .unwrap_err()
+                .to_string()
+                .contains("bytes, over the limit")
+        );
     }
 
     #[test]

@@ -107,8 +107,8 @@ impl EtcdServer {
             .arg(format!("--listen-peer-urls={peer_url}"))
             .arg(format!("--initial-advertise-peer-urls={peer_url}"))
             .arg(format!("--initial-cluster=gantry-test={peer_url}"))
-            // Room for a 1.5 MiB value plus its key and the request's framing.
-            .arg("--max-request-bytes=2097152")
+            // Room for a whole transaction (validate::MAX_TXN_BYTES) plus framing.
+            .arg("--max-request-bytes=2621440")
             .arg(format!(
                 "--experimental-watch-progress-notify-interval={interval}"
             ))

@@ -11,7 +11,7 @@ use super::Shared;
 use super::log::{self, BatchEncoder};
 use super::meta::{self, Mark};
 use crate::{Error, Result, Txn, TxnResponse};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -165,45 +165,55 @@ impl Committer {
         }
         let retained = self.shared.write_index().compact(revision);
         if self.log_len > self.rewrite_min_bytes.max(retained.saturating_mul(2)) {
-            self.rewrite()?;
+            self.rewrite();
         }
         Ok(())
     }
 
     /// Replaces the log with one snapshot frame of what compaction kept. The new file is complete
     /// and synced before it is renamed over the old one, so a crash leaves one or the other.
-    fn rewrite(&mut self) -> Result<()> {
+    ///
+    /// The compaction itself is already durable, so a rewrite that fails before its rename only
+    /// costs disk space and is logged. Once the rename has happened the new file *is* the log:
+    /// the handle written through becomes the append handle (no reopen that could fail and
+    /// leave writes going to the unlinked old file), and a failed directory sync stops writes.
+    fn rewrite(&mut self) {
         let path = self.dir.join(super::LOG_FILE);
         let tmp = self.dir.join(super::REWRITE_FILE);
-        let frame = log::snapshot_frame(&self.shared.read_index())?;
         let generation = self.generation + 1;
-        let result = (|| {
-            let mut file = File::create(&tmp)?;
-            file.write_all(&log::file_header(generation))?;
-            file.write_all(&frame)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            File::open(&self.dir)?.sync_all()?;
-            OpenOptions::new().append(true).open(&path)
-        })();
-        match result {
-            Ok(file) => {
-                self.file = file;
-                self.log_len = (log::HEADER_LEN + frame.len()) as u64;
-                self.generation = generation;
-                self.mark();
-                tracing::info!(
-                    bytes = self.log_len,
-                    "rewrote the store log after compaction"
-                );
-                Ok(())
-            }
-            Err(source) => {
-                // The old log is intact unless the rename happened; either way it is consistent.
+        let prepared = log::snapshot_frame(&self.shared.read_index()).and_then(|frame| {
+            let written = (|| {
+                let mut file = File::create(&tmp)?;
+                file.write_all(&log::file_header(generation))?;
+                file.write_all(&frame)?;
+                file.sync_all()?;
+                fs::rename(&tmp, &path)?;
+                Ok(file)
+            })();
+            written
+                .map(|file| (file, (log::HEADER_LEN + frame.len()) as u64))
+                .map_err(|e| Error::io("rewriting the store log", e))
+        });
+        let (file, len) = match prepared {
+            Ok(done) => done,
+            Err(error) => {
                 let _ = fs::remove_file(&tmp);
-                Err(Error::io("rewriting the store log", source))
+                tracing::warn!(%error, "store log not rewritten; it keeps its compacted history");
+                return;
             }
+        };
+        self.file = file;
+        self.log_len = len;
+        self.generation = generation;
+        if let Err(source) = File::open(&self.dir).and_then(|dir| dir.sync_all()) {
+            self.fail(Error::io(
+                "syncing the store directory after a rewrite",
+                source,
+            ));
+            return;
         }
+        self.mark();
+        tracing::info!(bytes = len, "rewrote the store log after compaction");
     }
 
     fn append(&mut self, frame: &[u8]) -> Result<()> {

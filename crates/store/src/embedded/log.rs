@@ -182,6 +182,10 @@ pub(crate) fn replay(path: &Path, data: &[u8]) -> Result<Replayed> {
         let len = u32::from_le_bytes(len_bytes) as usize;
         let len_crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
         let payload_crc = u32::from_le_bytes([rest[8], rest[9], rest[10], rest[11]]);
+        // A filesystem may leave zeros past the end of a write that a power cut interrupted.
+        if rest.iter().all(|&b| b == 0) {
+            return Ok(Replayed::torn(index, generation, offset, torn));
+        }
         if crc32fast::hash(&len_bytes) != len_crc {
             return Err(corrupt(offset, "frame length fails its checksum".into()));
         }

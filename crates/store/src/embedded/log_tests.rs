@@ -117,3 +117,13 @@ fn a_truncated_snapshot_is_corruption_not_a_torn_tail() {
     let cut = &data[..data.len() - 3];
     assert!(matches!(replay(&path(), cut), Err(Error::Corrupt { .. })));
 }
+
+#[test]
+fn zeros_after_the_last_frame_are_a_torn_tail() {
+    let (mut data, _) = sample();
+    let complete = data.len();
+    data.extend([0u8; 100]);
+    let replayed = replay(&path(), &data).unwrap();
+    assert_eq!(replayed.valid_len, complete as u64);
+    assert_eq!(replayed.torn.map(|t| t.discarded), Some(100));
+}

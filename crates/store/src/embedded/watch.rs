@@ -13,6 +13,10 @@ use tokio::time::Instant;
 /// At most this many events go into one response (a revision is never split across two).
 const MAX_EVENTS_PER_RESPONSE: usize = 1000;
 
+/// At most this many revisions are scanned under one hold of the index's read lock, so a watcher
+/// far behind on a prefix that rarely matches cannot keep the committer waiting.
+const MAX_REVISIONS_PER_SCAN: i64 = 10_000;
+
 struct Cursor {
     shared: Arc<Shared>,
     revisions: tokio::sync::watch::Receiver<i64>,
@@ -53,9 +57,10 @@ impl Cursor {
         loop {
             let visible = *self.revisions.borrow_and_update();
             if self.next <= visible {
+                let upto = visible.min(self.next.saturating_add(MAX_REVISIONS_PER_SCAN - 1));
                 let read = self.shared.read_index().events(
                     self.next,
-                    visible,
+                    upto,
                     &self.selector,
                     MAX_EVENTS_PER_RESPONSE,
                 );
@@ -70,6 +75,8 @@ impl Cursor {
                             self.last_sent = Instant::now();
                             return Some(Ok(WatchResponse::Events(events)));
                         }
+                        // Nothing matched in this stretch: let other tasks run before the next.
+                        tokio::task::yield_now().await;
                         continue;
                     }
                 }
