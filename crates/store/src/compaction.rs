@@ -65,6 +65,42 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::Policy;
+    use crate::embedded::{EmbeddedConfig, EmbeddedStore};
+    use crate::{Error, RangeRequest, Store, Txn};
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_loop_compacts_history_older_than_one_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+        let first = store.txn(Txn::new().put("/a", "1")).await.unwrap().revision;
+        store.txn(Txn::new().put("/a", "2")).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runner = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                super::run(&store, Duration::from_millis(20), async {
+                    let _ = stopped.await;
+                })
+                .await;
+            })
+        };
+        // Liveness bound only: the loop must get there, however slowly the machine runs.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let old = store.range(RangeRequest::key("/a").at_revision(first)).await;
+            if matches!(old, Err(Error::Compacted { .. })) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "history was never compacted");
+            store.txn(Txn::new().put("/b", "tick")).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = stop.send(());
+        runner.await.unwrap();
+        let latest = store.range(RangeRequest::key("/a")).await.unwrap();
+        assert_eq!(&latest.kvs[0].value[..], b"2", "compaction keeps the latest state");
+    }
 
     #[test]
     fn each_tick_compacts_to_the_revision_of_the_previous_tick() {
