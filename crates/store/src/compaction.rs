@@ -88,18 +88,27 @@ mod tests {
         // Liveness bound only: the loop must get there, however slowly the machine runs.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let old = store.range(RangeRequest::key("/a").at_revision(first)).await;
+            let old = store
+                .range(RangeRequest::key("/a").at_revision(first))
+                .await;
             if matches!(old, Err(Error::Compacted { .. })) {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "history was never compacted");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "history was never compacted"
+            );
             store.txn(Txn::new().put("/b", "tick")).await.unwrap();
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let _ = stop.send(());
         runner.await.unwrap();
         let latest = store.range(RangeRequest::key("/a")).await.unwrap();
-        assert_eq!(&latest.kvs[0].value[..], b"2", "compaction keeps the latest state");
+        assert_eq!(
+            &latest.kvs[0].value[..],
+            b"2",
+            "compaction keeps the latest state"
+        );
     }
 
     #[test]
