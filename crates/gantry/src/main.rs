@@ -17,10 +17,14 @@ struct Cli {
 enum Command {
     /// Runs a control-plane node: the store and every component built so far.
     Server(server::Args),
+    /// Runs only the API server (and its store).
+    Apiserver(server::Args),
 }
 
 fn main() -> anyhow::Result<()> {
+    // Logs go to stderr, as upstream components log; stdout carries only what scripts read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -31,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Server(args) => runtime.block_on(server::run(args)),
+        Command::Server(args) => runtime.block_on(server::run(args, server::Role::Node)),
+        Command::Apiserver(args) => runtime.block_on(server::run(args, server::Role::ApiServer)),
     }
 }

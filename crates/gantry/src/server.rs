@@ -1,18 +1,20 @@
-//! `gantry server`: a control-plane node. Today that is the store and its compaction; the API
-//! server, scheduler, controllers, kubelet, proxy and DNS join as their issues land.
+//! `gantry server` (a control-plane node) and `gantry apiserver`: the store, the API server and,
+//! for a node, every other component as its issue lands.
 
 use anyhow::Context;
 use gantry_store::Store;
 use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
 use gantry_store::etcd::EtcdStore;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Flags of `gantry server`.
+/// Flags shared by `gantry server` and `gantry apiserver`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Where the node keeps its state (the embedded store lives in `<data-dir>/store`).
+    /// Where the node keeps its state (the embedded store lives in `<data-dir>/store`, the admin
+    /// kubeconfig in `<data-dir>/admin.kubeconfig`).
     #[arg(long, default_value = "/var/lib/gantry")]
     data_dir: PathBuf,
     /// etcd client URLs (comma-separated) to use instead of the embedded store.
@@ -22,37 +24,70 @@ pub(crate) struct Args {
     /// `--etcd-compaction-interval`).
     #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
     etcd_compaction_interval: Duration,
+    /// Where the API server listens (plain HTTP until TLS lands with the security issue, so keep
+    /// it on loopback).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    api_listen: SocketAddr,
 }
 
-/// What the server does not run yet, and the issue that brings it.
+/// What the process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// `gantry server`: every component.
+    Node,
+    /// `gantry apiserver`: the API server alone.
+    ApiServer,
+}
+
+/// What a node does not run yet, and the issue that brings it.
 const NOT_YET: &[(&str, u32)] = &[
-    ("API server", 3),
     ("kubelet", 4),
     ("scheduler", 5),
     ("controller manager", 6),
     ("service proxy, cluster DNS, pod network", 8),
 ];
 
-pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> = if args.etcd_servers.is_empty() {
+/// How often the store tells idle watches where it is; the API server turns these into
+/// bookmarks, which upstream sends about once a minute.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(60);
+
+async fn open_store(args: &Args) -> anyhow::Result<Arc<dyn Store>> {
+    if args.etcd_servers.is_empty() {
         let dir = args.data_dir.join("store");
-        let store = EmbeddedStore::open(EmbeddedConfig::new(&dir))
+        let mut config = EmbeddedConfig::new(&dir);
+        config.progress_interval = PROGRESS_INTERVAL;
+        let store = EmbeddedStore::open(config)
             .with_context(|| format!("opening the embedded store in {}", dir.display()))?;
         tracing::info!(dir = %dir.display(), "embedded store open");
-        Arc::new(store)
+        Ok(Arc::new(store))
     } else {
         let store = EtcdStore::connect(&args.etcd_servers)
             .await
             .with_context(|| format!("connecting to etcd at {}", args.etcd_servers.join(",")))?;
         tracing::info!(servers = %args.etcd_servers.join(","), "connected to etcd");
-        Arc::new(store)
-    };
+        Ok(Arc::new(store))
+    }
+}
+
+pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
+    let store = open_store(&args).await?;
     let revision = store.current_revision().await?;
     tracing::info!(revision, "store ready");
-    for (component, issue) in NOT_YET {
-        tracing::info!("{component}: not built yet (issue #{issue}); not started");
+
+    let config = gantry_apiserver::Config {
+        bind: args.api_listen,
+    };
+    let apiserver = gantry_apiserver::ApiServer::bind(config, Arc::clone(&store)).await?;
+    let address = apiserver.local_addr()?;
+    tracing::info!(%address, "API server listening");
+    let kubeconfig = write_kubeconfig(&args.data_dir, address)?;
+    if role == Role::Node {
+        for (component, issue) in NOT_YET {
+            tracing::info!("{component}: not built yet (issue #{issue}); not started");
+        }
     }
-    tracing::info!("gantry server is running the store only; press Ctrl-C to stop");
+    // Scripts and newcomers look for this exact line.
+    println!("export KUBECONFIG={}", kubeconfig.display());
 
     let compaction = async {
         if args.etcd_compaction_interval.is_zero() {
@@ -63,10 +98,27 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     };
     tokio::select! {
         () = compaction => {}
-        () = shutdown_signal() => {}
+        () = apiserver.run(shutdown_signal()) => {}
     }
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// Writes the admin kubeconfig for this server and returns its path.
+fn write_kubeconfig(data_dir: &Path, address: SocketAddr) -> anyhow::Result<PathBuf> {
+    let path = data_dir.join("admin.kubeconfig");
+    let host = match address.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        ip => ip.to_string(),
+    };
+    let contents = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: gantry\n  cluster:\n    server: http://{host}:{port}\ncontexts:\n- name: gantry\n  context:\n    cluster: gantry\n    user: admin\ncurrent-context: gantry\nusers:\n- name: admin\n  user: {{}}\n",
+        port = address.port()
+    );
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

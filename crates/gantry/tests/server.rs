@@ -1,92 +1,47 @@
-//! `gantry server` as a process: it opens its store, says what it runs and what it does not yet,
-//! and stops cleanly on SIGTERM.
+//! `gantry server` as a process: it opens its store, serves the API, writes a kubeconfig, says
+//! what it does not run yet, and stops cleanly on SIGTERM.
 
 #![allow(
     clippy::unwrap_used,
     reason = "test code: a panic is the failure report"
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
-/// Starts `gantry server` with `args`, waits for the line saying it runs, and returns the
-/// process with everything it logged so far.
-#[allow(
-    clippy::zombie_processes,
-    reason = "the caller waits for the child in terminate()"
-)]
-fn start(args: &[&str]) -> (Child, Vec<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .arg("server")
-        .args(args)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start gantry server");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("gantry server did not come up; logged: {lines:#?}"));
-        let done = line.contains("running the store only");
-        lines.push(line);
-        if done {
-            return (child, lines);
-        }
-    }
-}
-
-fn terminate(mut child: Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "gantry server exited with {exit}");
-}
+use common::Server;
+use std::process::Command;
 
 #[test]
 fn server_runs_the_embedded_store_and_says_what_is_not_built_yet() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let (child, lines) = start(&["--data-dir", data]);
-    let log = lines.join("\n");
+    let mut server = Server::start(dir.path(), &[]);
+    let log = server.log_text();
     assert!(log.contains("embedded store open"), "{log}");
-    assert!(
-        log.contains("API server: not built yet (issue #3)"),
-        "{log}"
-    );
+    assert!(log.contains("kubelet: not built yet (issue #4)"), "{log}");
     assert!(dir.path().join("store/store.log").exists());
-    terminate(child);
+    let kubeconfig = std::fs::read_to_string(&server.kubeconfig).unwrap();
+    assert!(
+        kubeconfig.contains("server: http://127.0.0.1:"),
+        "{kubeconfig}"
+    );
+    server.stop();
 }
 
 #[test]
 fn server_refuses_a_data_directory_another_server_holds() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let (first, _) = start(&["--data-dir", data]);
+    let first = Server::start(dir.path(), &[]);
     let second = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["server", "--data-dir", data])
+        .arg("server")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--api-listen", "127.0.0.1:0"])
         .output()
         .unwrap();
     assert!(!second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("in use by another process"), "{err}");
-    terminate(first);
+    first.stop();
 }
 
 #[test]
@@ -95,10 +50,15 @@ fn server_runs_on_a_real_etcd_when_given_its_address() {
     let etcd = runtime
         .block_on(gantry_testkit::etcd::EtcdServer::start())
         .expect("start etcd");
-    let (child, lines) = start(&["--etcd-servers", etcd.endpoint()]);
-    let log = lines.join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--etcd-servers", etcd.endpoint()]);
+    let log = server.log_text();
     assert!(log.contains("connected to etcd"), "{log}");
-    terminate(child);
+    assert!(
+        log.contains("created namespace"),
+        "the built-in namespaces went to etcd: {log}"
+    );
+    server.stop();
 }
 
 #[test]

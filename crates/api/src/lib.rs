@@ -1,0 +1,9 @@
+//! Gantry's API machinery, shared by every component (layer 0: depends on no other Gantry
+//! crate).
+//!
+//! - [`catalogue`]: every built-in resource Gantry serves, with upstream 1.33's group, version,
+//!   kind, scope, verbs, short names, categories and subresources.
+//! - [`selector`]: label and field selectors, parsed and matched as upstream does.
+
+pub mod catalogue;
+pub mod selector;

@@ -1,0 +1,433 @@
+//! The request path: decode what is asked (target, verb, media types), check it, dispatch to
+//! discovery or the generic registry, encode the answer. Authentication, authorization and
+//! admission (the security issue) slot in at [`Handler::admit`], between decoding and the
+//! registry, as upstream's filter chain orders them.
+
+use crate::discovery::{self, Aggregated};
+use crate::registry::{DeleteOptions, ListOptions, PatchType, Registry, ScaleChange};
+use crate::request::{self, Query, ResourceRequest, Target, Verb};
+use crate::status::ApiError;
+use crate::table::{IncludeObject, TableWriter};
+use crate::watch;
+use bytes::Bytes;
+use futures::StreamExt;
+use gantry_api::catalogue::{self, Resource};
+use http::{HeaderMap, Method, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+
+/// Every response body: whole, or streamed for watches.
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// Upstream's limit on request bodies (3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The Kubernetes version Gantry serves (see KUBECTL-WIRE §0: it selects the kubectl binary).
+pub const KUBERNETES_MINOR: &str = "33";
+
+/// Serves requests.
+#[derive(Debug, Clone)]
+pub struct Handler {
+    registry: Registry,
+    server_address: String,
+}
+
+fn json_response(code: u16, body: &Value, content_type: &str) -> Response<Body> {
+    let bytes = Bytes::from(body.to_string());
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(bytes).boxed_unsync())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
+}
+
+/// The `Status` response for an error.
+pub fn error_response(error: &ApiError) -> Response<Body> {
+    json_response(error.code, &error.to_status(), "application/json")
+}
+
+fn ok(body: &Value) -> Response<Body> {
+    json_response(200, body, "application/json")
+}
+
+fn text(body: &'static str) -> Response<Body> {
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from_static(body.as_bytes())).boxed_unsync())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
+}
+
+/// What the client accepts for a resource response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Json,
+    Table(&'static str),
+}
+
+/// Picks the first representation in the Accept header that can be produced.
+fn negotiate(headers: &HeaderMap) -> Result<Output, ApiError> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.trim().is_empty() {
+        return Ok(Output::Json);
+    }
+    for media in accept.split(',') {
+        let params: Vec<&str> = media.split(';').map(str::trim).collect();
+        let base = params[0];
+        let has = |p: &str| params.iter().any(|q| q.eq_ignore_ascii_case(p));
+        if has("as=Table") && has("g=meta.k8s.io") {
+            if base != "application/json" {
+                continue;
+            }
+            if has("v=v1") {
+                return Ok(Output::Table("meta.k8s.io/v1"));
+            }
+            if has("v=v1beta1") {
+                return Ok(Output::Table("meta.k8s.io/v1beta1"));
+            }
+            continue;
+        }
+        if params.iter().any(|p| p.starts_with("as=")) {
+            continue; // another conversion (PartialObjectMetadata...) not served yet
+        }
+        if matches!(base, "application/json" | "*/*" | "application/*") {
+            return Ok(Output::Json);
+        }
+    }
+    Err(ApiError::not_acceptable(
+        "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io",
+    ))
+}
+
+impl Handler {
+    /// A handler over `registry`; `server_address` is what `/api` advertises.
+    pub fn new(registry: Registry, server_address: String) -> Self {
+        Self {
+            registry,
+            server_address,
+        }
+    }
+
+    /// Serves one request whose body has been read (up to the limit).
+    pub async fn serve(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Response<Body> {
+        let query = Query::parse(query);
+        let target = request::parse(method, path, &query);
+        let result = match target {
+            Target::Version => Ok(ok(&version())),
+            Target::OpenApiV3(None) => Ok(ok(&crate::openapi::index())),
+            Target::OpenApiV3(Some((group, version))) => crate::openapi::document(&group, &version)
+                .map(|doc| ok(&doc))
+                .ok_or_else(ApiError::path_not_found),
+            // kubectl asks for v2 only as protobuf; a 404 sends it to v3, which it prefers.
+            Target::OpenApiV2 => Err(ApiError::path_not_found()),
+            Target::Health => Ok(text("ok")),
+            Target::LegacyRoot
+            | Target::GroupsRoot
+            | Target::Group(_)
+            | Target::GroupVersion { .. } => self.discovery(&target, headers),
+            Target::Resource(request) => self.resource(request, &query, headers, body).await,
+            Target::Unknown => Err(ApiError::path_not_found()),
+        };
+        result.unwrap_or_else(|error| error_response(&error))
+    }
+
+    fn discovery(&self, target: &Target, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let aggregated = Aggregated::from_accept(accept);
+        let respond = |body: Value| match aggregated {
+            Some(kind) if matches!(target, Target::LegacyRoot | Target::GroupsRoot) => {
+                json_response(200, &body, &kind.content_type())
+            }
+            _ => ok(&body),
+        };
+        match target {
+            Target::LegacyRoot => Ok(respond(discovery::legacy_root(
+                aggregated,
+                &self.server_address,
+            ))),
+            Target::GroupsRoot => Ok(respond(discovery::groups_root(aggregated))),
+            Target::Group(name) => discovery::group(name)
+                .map(|b| ok(&b))
+                .ok_or_else(ApiError::path_not_found),
+            Target::GroupVersion { group, version } => discovery::resource_list(group, version)
+                .map(|b| ok(&b))
+                .ok_or_else(ApiError::path_not_found),
+            _ => Err(ApiError::path_not_found()),
+        }
+    }
+
+    /// The admission point: authentication, authorization and admission plug in here.
+    fn admit(&self, _request: &ResourceRequest) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    async fn resource(
+        &self,
+        request: ResourceRequest,
+        query: &Query,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Response<Body>, ApiError> {
+        let resource = catalogue::find(&request.group, &request.version, &request.resource)
+            .ok_or_else(ApiError::path_not_found)?;
+        if !resource.namespaced && request.namespace.is_some() {
+            return Err(ApiError::path_not_found());
+        }
+        let output = negotiate(headers)?;
+        self.admit(&request)?;
+        let ns = request.namespace.as_deref();
+        let name = request.name.as_deref();
+        let sub = request.subresource.as_deref();
+        if let Some(sub) = sub {
+            let served = resource.subresource(sub).is_some() && matches!(sub, "status" | "scale");
+            let allowed = matches!(request.verb, Verb::Get | Verb::Update | Verb::Patch);
+            if !served || !allowed {
+                return Err(ApiError::path_not_found());
+            }
+        }
+        if !resource.has_verb(request.verb.as_str()) {
+            return Err(ApiError::method_not_supported(
+                resource.group,
+                resource.plural,
+                request.verb.as_str(),
+            ));
+        }
+        if resource.namespaced
+            && ns.is_none()
+            && matches!(request.verb, Verb::Create | Verb::DeleteCollection)
+        {
+            return Err(ApiError::method_not_supported(
+                resource.group,
+                resource.plural,
+                request.verb.as_str(),
+            ));
+        }
+        let dry_run = query.dry_run()?;
+        let registry = &self.registry;
+        let table = |include| match output {
+            Output::Table(version) => Some(TableWriter::new(version, include)),
+            Output::Json => None,
+        };
+        let include = match query.get("includeObject") {
+            Some("Object") => IncludeObject::Object,
+            Some("None") => IncludeObject::None,
+            _ => IncludeObject::Metadata,
+        };
+        let single = |object: Value, code: u16| match table(include) {
+            Some(writer) if object["kind"] != "Status" => {
+                let metadata = json!({"resourceVersion": object.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!(""))});
+                json_response(
+                    code,
+                    &writer.table(resource, vec![object], metadata),
+                    "application/json",
+                )
+            }
+            _ => json_response(code, &object, "application/json"),
+        };
+        if sub == Some("scale") {
+            let name = name.unwrap_or_default();
+            let scale = match request.verb {
+                Verb::Get => registry.get_scale(resource, ns, name).await?,
+                Verb::Update => {
+                    let body = decode_body(headers, &body)?;
+                    registry
+                        .write_scale(resource, ns, name, ScaleChange::Replace(&body), dry_run)
+                        .await?
+                }
+                _ => {
+                    let patch = crate::registry::decode_patch(&body)?;
+                    let change = ScaleChange::Patch(patch_type(headers)?, &patch);
+                    registry
+                        .write_scale(resource, ns, name, change, dry_run)
+                        .await?
+                }
+            };
+            return Ok(ok(&scale));
+        }
+        match request.verb {
+            Verb::Get => Ok(single(
+                registry.get(resource, ns, name.unwrap_or_default()).await?,
+                200,
+            )),
+            Verb::List => {
+                let options = ListOptions::parse(resource, query)?;
+                let list = registry.list(resource, ns, &options).await?;
+                Ok(match table(include) {
+                    Some(writer) => {
+                        let items = list["items"].as_array().cloned().unwrap_or_default();
+                        let items = items
+                            .into_iter()
+                            .map(|mut item| {
+                                item["apiVersion"] = json!(resource.api_version());
+                                item["kind"] = json!(resource.kind);
+                                item
+                            })
+                            .collect();
+                        ok(&writer.table(resource, items, list["metadata"].clone()))
+                    }
+                    None => ok(&list),
+                })
+            }
+            Verb::Watch => self.watch(resource, ns, name, query, table(include)).await,
+            Verb::Create => {
+                let object = decode_body(headers, &body)?;
+                Ok(single(
+                    registry.create(resource, ns, object, dry_run).await?,
+                    201,
+                ))
+            }
+            Verb::Update => {
+                let object = decode_body(headers, &body)?;
+                let name = name.unwrap_or_default();
+                Ok(single(
+                    registry
+                        .update(resource, ns, name, sub, object, dry_run)
+                        .await?,
+                    200,
+                ))
+            }
+            Verb::Patch => {
+                let patch_type = patch_type(headers)?;
+                let name = name.unwrap_or_default();
+                Ok(single(
+                    registry
+                        .patch(resource, ns, name, sub, (patch_type, &body), dry_run)
+                        .await?,
+                    200,
+                ))
+            }
+            Verb::Delete => {
+                let options = DeleteOptions::parse(&body, query)?;
+                let name = name.unwrap_or_default();
+                Ok(single(
+                    registry
+                        .delete(resource, ns, name, &options, dry_run)
+                        .await?,
+                    200,
+                ))
+            }
+            Verb::DeleteCollection => {
+                let options = DeleteOptions::parse(&body, query)?;
+                let list = ListOptions::parse(resource, query)?;
+                let (items, _, _, _) = registry.list_items(resource, ns, &list).await?;
+                for item in items {
+                    let name = crate::meta::meta_str(&item, "name").unwrap_or_default();
+                    match registry.delete(resource, ns, name, &options, dry_run).await {
+                        Ok(_) => {}
+                        Err(e) if e.code == 404 => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(ok(
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+                ))
+            }
+        }
+    }
+
+    async fn watch(
+        &self,
+        resource: &'static Resource,
+        namespace: Option<&str>,
+        name: Option<&str>,
+        query: &Query,
+        table: Option<TableWriter>,
+    ) -> Result<Response<Body>, ApiError> {
+        let mut list = ListOptions::parse(resource, query)?;
+        if let Some(name) = name {
+            // `/watch/namespaces/ns/pods/<name>` watches one object, as a name field selector.
+            let selector =
+                gantry_api::selector::FieldSelector::parse(&format!("metadata.name={name}"))
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            list.fields = selector;
+        }
+        let send_initial_events = match query.get("sendInitialEvents") {
+            None | Some("") => None,
+            Some(v) => Some(v == "true"),
+        };
+        let options = watch::WatchOptions {
+            list,
+            bookmarks: query.flag("allowWatchBookmarks"),
+            send_initial_events,
+            timeout: query
+                .timeout_seconds()?
+                .unwrap_or_else(watch::default_timeout),
+            table,
+        };
+        let events = watch::start(&self.registry, resource, namespace, options).await?;
+        let stream = futures::stream::unfold(events, |mut events| async move {
+            events
+                .recv()
+                .await
+                .map(|bytes| (Ok(hyper::body::Frame::data(bytes)), events))
+        });
+        Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::TRANSFER_ENCODING, "chunked")
+            .body(StreamBody::new(stream.boxed()).boxed_unsync())
+            .map_err(|e| ApiError::internal(e.to_string()))
+    }
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Decodes a JSON request body; other formats are a 415, malformed JSON a 400.
+fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let ct = content_type(headers);
+    if ct != "application/json" && ct != "*/*" && !ct.is_empty() {
+        return Err(ApiError::unsupported_media_type(&ct));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+    })
+}
+
+fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
+    match content_type(headers).as_str() {
+        "application/json-patch+json" => Ok(PatchType::Json),
+        "application/merge-patch+json" => Ok(PatchType::Merge),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// `/version`, as a 1.33 server reports itself.
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": KUBERNETES_MINOR,
+        "emulationMajor": "1",
+        "emulationMinor": KUBERNETES_MINOR,
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": format!("v1.{KUBERNETES_MINOR}.0+gantry-{}", env!("CARGO_PKG_VERSION")),
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": "",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
+    })
+}

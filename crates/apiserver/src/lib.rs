@@ -1,0 +1,88 @@
+//! Gantry's API server: the only door to the cluster. It speaks upstream Kubernetes 1.33's REST
+//! API over HTTP/1.1 and HTTP/2, serving every built-in resource through one generic
+//! [`registry`] over the [`gantry_store`] store, where `resourceVersion` is the store revision.
+//!
+//! Request path: [`server`] (connection, body limit) → [`handler`] (target and verb, content
+//! negotiation, the admission point, dispatch) → [`discovery`] or [`registry`] (per-kind
+//! [`strategy`]) → store; reads are encoded as JSON or as [`table`]s; [`watch`] streams events.
+
+pub mod bootstrap;
+pub mod discovery;
+pub mod fields;
+pub mod handler;
+pub mod meta;
+pub mod openapi;
+pub mod registry;
+pub mod request;
+pub mod server;
+pub mod status;
+pub mod strategy;
+pub mod table;
+pub mod watch;
+
+use gantry_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// How to run the API server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub bind: SocketAddr,
+}
+
+/// Why the API server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The built-in objects could not be created.
+    #[error("creating the built-in objects: {0}")]
+    Bootstrap(status::ApiError),
+}
+
+/// A bound API server, ready to serve.
+#[derive(Debug)]
+pub struct ApiServer {
+    listener: tokio::net::TcpListener,
+    handler: handler::Handler,
+}
+
+impl ApiServer {
+    /// Binds the listener and creates the built-in objects (namespaces) if they are missing.
+    pub async fn bind(config: Config, store: Arc<dyn Store>) -> Result<Self, Error> {
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let registry = registry::Registry::new(store);
+        bootstrap::ensure(&registry)
+            .await
+            .map_err(Error::Bootstrap)?;
+        let address = listener
+            .local_addr()
+            .map_or_else(|_| config.bind.to_string(), |a| a.to_string());
+        Ok(Self {
+            listener,
+            handler: handler::Handler::new(registry, address),
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        server::serve(self.listener, self.handler, shutdown).await;
+    }
+}

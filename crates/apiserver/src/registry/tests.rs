@@ -1,0 +1,531 @@
+//! The generic registry against a real (embedded) store: object semantics that every resource
+//! shares.
+
+use super::*;
+use crate::request::Query;
+use crate::status::ApiError;
+use gantry_api::catalogue;
+use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
+use serde_json::{Value, json};
+
+struct Fixture {
+    registry: Registry,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+    let registry = Registry::new(Arc::new(store));
+    crate::bootstrap::ensure(&registry).await.unwrap();
+    Fixture {
+        registry,
+        _dir: dir,
+    }
+}
+
+fn res(group: &str, plural: &str) -> &'static Resource {
+    catalogue::find(group, "v1", plural).unwrap()
+}
+
+fn configmap(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}})
+}
+
+fn deployment(name: &str) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}},
+        "status": {"replicas": 7},
+    })
+}
+
+fn rv(object: &Value) -> i64 {
+    object["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn list_options(query: &str) -> ListOptions {
+    ListOptions::parse(res("", "configmaps"), &Query::parse(Some(query))).unwrap()
+}
+
+#[tokio::test]
+async fn create_assigns_identity_and_the_store_revision_as_resource_version() {
+    let f = fixture().await;
+    let created = f
+        .registry
+        .create(
+            res("", "configmaps"),
+            Some("default"),
+            configmap("a"),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["metadata"]["namespace"], "default");
+    assert_eq!(created["metadata"]["uid"].as_str().unwrap().len(), 36);
+    assert!(
+        created["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    let got = f
+        .registry
+        .get(res("", "configmaps"), Some("default"), "a")
+        .await
+        .unwrap();
+    assert_eq!(got, created);
+    assert_eq!(
+        rv(&got),
+        f.registry.store().current_revision().await.unwrap()
+    );
+    let again = f
+        .registry
+        .create(
+            res("", "configmaps"),
+            Some("default"),
+            configmap("a"),
+            false,
+        )
+        .await;
+    assert_eq!(
+        again.unwrap_err().message,
+        r#"configmaps "a" already exists"#
+    );
+}
+
+#[tokio::test]
+async fn create_refuses_bad_input_with_upstreams_status() {
+    let f = fixture().await;
+    let cm = res("", "configmaps");
+    let missing_ns = f
+        .registry
+        .create(cm, Some("nowhere"), configmap("a"), false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (missing_ns.code, missing_ns.message.as_str()),
+        (404, r#"namespaces "nowhere" not found"#)
+    );
+    let bad_name = f
+        .registry
+        .create(cm, Some("default"), configmap("Bad_Name"), false)
+        .await
+        .unwrap_err();
+    assert_eq!((bad_name.code, bad_name.reason), (422, "Invalid"));
+    assert!(bad_name.message.starts_with(
+        r#"ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name""#
+    ));
+    let mut other_ns = configmap("b");
+    other_ns["metadata"]["namespace"] = json!("kube-system");
+    let mismatch = f
+        .registry
+        .create(cm, Some("default"), other_ns, false)
+        .await
+        .unwrap_err();
+    assert_eq!(mismatch.code, 400);
+    let wrong_kind = f
+        .registry
+        .create(cm, Some("default"), deployment("d"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        wrong_kind
+            .message
+            .contains("does not match the expected API version"),
+        "{wrong_kind}"
+    );
+    let no_name = f
+        .registry
+        .create(cm, Some("default"), json!({"metadata": {}}), false)
+        .await
+        .unwrap_err();
+    assert!(no_name.message.contains("name or generateName is required"));
+    let list = f
+        .registry
+        .list(cm, Some("default"), &list_options(""))
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+}
+
+#[tokio::test]
+async fn generate_name_appends_a_random_suffix() {
+    let f = fixture().await;
+    let body = json!({"metadata": {"generateName": "web-"}, "data": {}});
+    let created = f
+        .registry
+        .create(res("", "configmaps"), Some("default"), body, false)
+        .await
+        .unwrap();
+    let name = created["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("web-") && name.len() == 9, "{name}");
+}
+
+#[tokio::test]
+async fn a_stale_update_conflicts_and_a_current_one_applies() {
+    let f = fixture().await;
+    let cm = res("", "configmaps");
+    let created = f
+        .registry
+        .create(cm, Some("default"), configmap("a"), false)
+        .await
+        .unwrap();
+    let mut change = created.clone();
+    change["data"]["a"] = json!("2");
+    let updated = f
+        .registry
+        .update(cm, Some("default"), "a", None, change.clone(), false)
+        .await
+        .unwrap();
+    assert!(rv(&updated) > rv(&created));
+    assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
+    let stale = f
+        .registry
+        .update(cm, Some("default"), "a", None, change, false)
+        .await
+        .unwrap_err();
+    assert_eq!((stale.code, stale.reason), (409, "Conflict"));
+    assert!(stale.message.ends_with(ApiError::MODIFIED));
+}
+
+#[tokio::test]
+async fn spec_changes_bump_generation_and_status_is_its_own_subresource() {
+    let f = fixture().await;
+    let deploy = res("apps", "deployments");
+    let created = f
+        .registry
+        .create(deploy, Some("default"), deployment("web"), false)
+        .await
+        .unwrap();
+    assert_eq!(created["metadata"]["generation"], 1);
+    assert!(
+        created.get("status").is_none(),
+        "clients cannot set status on create"
+    );
+
+    let mut relabel = created.clone();
+    relabel["metadata"]["labels"]["extra"] = json!("x");
+    relabel["status"] = json!({"replicas": 5});
+    let relabelled = f
+        .registry
+        .update(deploy, Some("default"), "web", None, relabel, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        relabelled["metadata"]["generation"], 1,
+        "metadata changes keep the generation"
+    );
+    assert!(
+        relabelled.get("status").is_none(),
+        "the main resource ignores status"
+    );
+
+    let mut status = relabelled.clone();
+    status["status"] = json!({"replicas": 2});
+    status["spec"]["replicas"] = json!(9);
+    let with_status = f
+        .registry
+        .update(
+            deploy,
+            Some("default"),
+            "web",
+            Some("status"),
+            status,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(with_status["status"]["replicas"], 2);
+    assert_eq!(
+        with_status["spec"]["replicas"], 1,
+        "status updates ignore spec"
+    );
+
+    let patch = json!({"spec": {"replicas": 3}}).to_string();
+    let scaled = f
+        .registry
+        .patch(
+            deploy,
+            Some("default"),
+            "web",
+            None,
+            (PatchType::Merge, patch.as_bytes()),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            scaled["spec"]["replicas"].as_i64(),
+            scaled["metadata"]["generation"].as_i64()
+        ),
+        (Some(3), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn json_patch_applies_and_a_failing_test_op_is_invalid() {
+    let f = fixture().await;
+    let cm = res("", "configmaps");
+    f.registry
+        .create(cm, Some("default"), configmap("a"), false)
+        .await
+        .unwrap();
+    let patch = json!([{"op": "add", "path": "/data/b", "value": "2"}]).to_string();
+    let patched = f
+        .registry
+        .patch(
+            cm,
+            Some("default"),
+            "a",
+            None,
+            (PatchType::Json, patch.as_bytes()),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched["data"], json!({"a": "1", "b": "2"}));
+    let failing = json!([{"op": "test", "path": "/data/a", "value": "nope"}]).to_string();
+    let err = f
+        .registry
+        .patch(
+            cm,
+            Some("default"),
+            "a",
+            None,
+            (PatchType::Json, failing.as_bytes()),
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 422);
+}
+
+#[tokio::test]
+async fn finalizers_hold_a_deleted_object_until_the_last_one_is_removed() {
+    let f = fixture().await;
+    let cm = res("", "configmaps");
+    let mut body = configmap("held");
+    body["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    f.registry
+        .create(cm, Some("default"), body, false)
+        .await
+        .unwrap();
+    let marked = f
+        .registry
+        .delete(
+            cm,
+            Some("default"),
+            "held",
+            &DeleteOptions::default(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(marked["metadata"]["deletionTimestamp"].is_string());
+    let still = f.registry.get(cm, Some("default"), "held").await.unwrap();
+    let patch = json!({"metadata": {"finalizers": null}}).to_string();
+    f.registry
+        .patch(
+            cm,
+            Some("default"),
+            "held",
+            None,
+            (PatchType::Merge, patch.as_bytes()),
+            false,
+        )
+        .await
+        .unwrap();
+    let gone = f
+        .registry
+        .get(cm, Some("default"), "held")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        gone.code, 404,
+        "removing the last finalizer finishes the deletion of {still}"
+    );
+}
+
+#[tokio::test]
+async fn delete_preconditions_and_dry_run_leave_the_object_alone() {
+    let f = fixture().await;
+    let cm = res("", "configmaps");
+    f.registry
+        .create(cm, Some("default"), configmap("a"), false)
+        .await
+        .unwrap();
+    let wrong_uid = DeleteOptions {
+        uid: Some("other".into()),
+        ..DeleteOptions::default()
+    };
+    let err = f
+        .registry
+        .delete(cm, Some("default"), "a", &wrong_uid, false)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message
+            .contains("Precondition failed: UID in precondition: other"),
+        "{err}"
+    );
+    let status = f
+        .registry
+        .delete(cm, Some("default"), "a", &DeleteOptions::default(), true)
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "Success");
+    f.registry.get(cm, Some("default"), "a").await.unwrap();
+    f.registry
+        .delete(cm, Some("default"), "a", &DeleteOptions::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.registry
+            .get(cm, Some("default"), "a")
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_by_selectors_and_page_at_one_revision() {
+    let f = fixture().await;
+    let cm = res("", "configmaps");
+    for i in 0..5 {
+        let mut body = configmap(&format!("cm{i}"));
+        body["metadata"]["labels"] = json!({"parity": if i % 2 == 0 { "even" } else { "odd" }});
+        f.registry
+            .create(cm, Some("default"), body, false)
+            .await
+            .unwrap();
+    }
+    let even = f
+        .registry
+        .list(
+            cm,
+            Some("default"),
+            &list_options("labelSelector=parity%3Deven"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(even["items"].as_array().unwrap().len(), 3);
+    assert_eq!(even["kind"], "ConfigMapList");
+    let named = f
+        .registry
+        .list(cm, None, &list_options("fieldSelector=metadata.name%3Dcm1"))
+        .await
+        .unwrap();
+    assert_eq!(named["items"][0]["metadata"]["name"], "cm1");
+
+    let first = f
+        .registry
+        .list(cm, Some("default"), &list_options("limit=2"))
+        .await
+        .unwrap();
+    assert_eq!(first["metadata"]["remainingItemCount"], 3);
+    f.registry
+        .create(cm, Some("default"), configmap("cm9"), false)
+        .await
+        .unwrap();
+    let mut names: Vec<String> = Vec::new();
+    let mut page = first;
+    loop {
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["metadata"]["name"].as_str().unwrap().to_owned()),
+        );
+        let Some(token) = page["metadata"]["continue"].as_str() else {
+            break;
+        };
+        page = f
+            .registry
+            .list(
+                cm,
+                Some("default"),
+                &list_options(&format!("limit=2&continue={token}")),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        names,
+        ["cm0", "cm1", "cm2", "cm3", "cm4"],
+        "later writes do not leak into the pages"
+    );
+}
+
+#[tokio::test]
+async fn unsupported_field_selectors_are_a_bad_request() {
+    let err = ListOptions::parse(
+        res("", "configmaps"),
+        &Query::parse(Some("fieldSelector=spec.nodeName%3Dx")),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (400, "field label not supported: spec.nodeName")
+    );
+    ListOptions::parse(
+        res("", "pods"),
+        &Query::parse(Some("fieldSelector=spec.nodeName%3Dx")),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn scale_reads_and_writes_spec_replicas() {
+    let f = fixture().await;
+    let deploy = res("apps", "deployments");
+    f.registry
+        .create(deploy, Some("default"), deployment("web"), false)
+        .await
+        .unwrap();
+    let scale = f
+        .registry
+        .get_scale(deploy, Some("default"), "web")
+        .await
+        .unwrap();
+    assert_eq!(
+        (scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()),
+        (Some("Scale"), Some(1))
+    );
+    assert_eq!(scale["status"]["selector"], "app=web");
+    let patch = json!({"spec": {"replicas": 4}});
+    let scaled = f
+        .registry
+        .write_scale(
+            deploy,
+            Some("default"),
+            "web",
+            ScaleChange::Patch(PatchType::Merge, &patch),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(scaled["spec"]["replicas"], 4);
+    let object = f
+        .registry
+        .get(deploy, Some("default"), "web")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            object["spec"]["replicas"].as_i64(),
+            object["metadata"]["generation"].as_i64()
+        ),
+        (Some(4), Some(2))
+    );
+}

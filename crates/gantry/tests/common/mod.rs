@@ -1,0 +1,100 @@
+//! Starting `gantry server` as a process for the binary's tests.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `gantry server`, stopped with SIGTERM on drop.
+pub(crate) struct Server {
+    child: Option<Child>,
+    /// Everything it printed, stdout and stderr, in arrival order.
+    pub(crate) log: Vec<String>,
+    /// The admin kubeconfig it wrote.
+    pub(crate) kubeconfig: PathBuf,
+    lines: mpsc::Receiver<String>,
+}
+
+fn forward(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+impl Server {
+    /// Starts `gantry server <args>` with an API server on a free loopback port and waits for
+    /// its `export KUBECONFIG=` line.
+    pub(crate) fn start(data_dir: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .arg("server")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--api-listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gantry server");
+        let (tx, lines) = mpsc::channel();
+        forward(child.stdout.take().expect("stdout"), tx.clone());
+        forward(child.stderr.take().expect("stderr"), tx);
+        let mut server = Self {
+            child: Some(child),
+            log: Vec::new(),
+            kubeconfig: PathBuf::new(),
+            lines,
+        };
+        loop {
+            let line = server
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "gantry server did not come up; it printed: {:#?}",
+                        server.log
+                    )
+                });
+            server.log.push(line.clone());
+            if let Some(path) = line.strip_prefix("export KUBECONFIG=") {
+                server.kubeconfig = PathBuf::from(path);
+                return server;
+            }
+        }
+    }
+
+    /// The whole log so far, as one string.
+    pub(crate) fn log_text(&mut self) -> String {
+        self.log.extend(self.lines.try_iter());
+        self.log.join("\n")
+    }
+
+    /// Stops the server with SIGTERM and checks that it exits cleanly.
+    pub(crate) fn stop(mut self) {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+        let exit = child.wait().expect("wait for gantry server");
+        assert!(exit.success(), "gantry server exited with {exit}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! End to end with the real kubectl (the versioned binaries, called directly so the client
+//! cannot shift under the test; KUBECTL-WIRE §0): CRUD, Tables, selectors, paging, watch,
+//! scale, wait and upstream's error messages, against `gantry server` on its embedded store.
+//! The same scenario runs with kubectl 1.33 and 1.32 (version skew).
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+mod common;
+
+use common::Server;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// The versioned kubectl beside the dispatcher on PATH.
+fn kubectl_binary(minor: u32) -> PathBuf {
+    let dispatcher = which("kubectl").expect("kubectl is not on PATH");
+    let real = std::fs::canonicalize(&dispatcher).unwrap();
+    let binary = real.parent().unwrap().join(format!("kubectl.1.{minor}"));
+    assert!(
+        binary.exists(),
+        "{} is missing (see KUBECTL-WIRE.md §0)",
+        binary.display()
+    );
+    binary
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+struct Kubectl {
+    binary: PathBuf,
+    kubeconfig: PathBuf,
+    home: tempfile::TempDir,
+}
+
+impl Kubectl {
+    fn new(minor: u32, kubeconfig: &Path) -> Self {
+        Self {
+            binary: kubectl_binary(minor),
+            kubeconfig: kubeconfig.to_owned(),
+            home: tempfile::tempdir().unwrap(), // a fresh discovery cache per client
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.home.path())
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and expects failure; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "kubectl {args:?} should have failed");
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+const OBJECTS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: e2e
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: e2e, labels: {app: web, tier: front}}
+data: {a: "1", b: "2"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token, namespace: e2e}
+type: Opaque
+stringData: {t: x}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: robot, namespace: e2e}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: e2e, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: main, image: busybox}]
+"#;
+
+fn header(table: &str) -> Vec<&str> {
+    table
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect()
+}
+
+fn scenario(minor: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let k = Kubectl::new(minor, &server.kubeconfig);
+
+    let version = k.ok(&["version"]);
+    assert!(version.contains("Server Version: v1.33"), "{version}");
+    let resources = k.ok(&["api-resources"]);
+    for expected in [
+        "pods",
+        "deployments",
+        "customresourcedefinitions",
+        "horizontalpodautoscalers",
+    ] {
+        assert!(
+            resources.lines().any(|l| l.starts_with(expected)),
+            "{expected} missing:\n{resources}"
+        );
+    }
+
+    let manifest = dir.path().join("objects.yaml");
+    std::fs::write(&manifest, OBJECTS).unwrap();
+    let created = k.ok(&["create", "-f", manifest.to_str().unwrap()]);
+    assert!(
+        created.contains("namespace/e2e created")
+            && created.contains("deployment.apps/web created"),
+        "{created}"
+    );
+
+    assert_eq!(
+        header(&k.ok(&["-n", "e2e", "get", "configmaps"])),
+        ["NAME", "DATA", "AGE"]
+    );
+    assert_eq!(
+        header(&k.ok(&["-n", "e2e", "get", "secrets"])),
+        ["NAME", "TYPE", "DATA", "AGE"]
+    );
+    assert_eq!(
+        header(&k.ok(&["-n", "e2e", "get", "deploy"])),
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    );
+    let wide = k.ok(&["-n", "e2e", "get", "deploy", "-o", "wide"]);
+    assert_eq!(header(&wide)[5..], ["CONTAINERS", "IMAGES", "SELECTOR"]);
+    assert!(
+        wide.contains("busybox") && wide.contains("app=web"),
+        "{wide}"
+    );
+    assert!(k.ok(&["get", "ns"]).contains("kube-system"));
+
+    let yaml = k.ok(&["-n", "e2e", "get", "cm", "settings", "-o", "yaml"]);
+    assert!(
+        yaml.contains("kind: ConfigMap") && yaml.contains("resourceVersion:"),
+        "{yaml}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&k.ok(&["-n", "e2e", "get", "cm", "settings", "-o", "json"])).unwrap();
+    assert_eq!(json["data"]["b"], "2");
+    assert_eq!(
+        k.ok(&["-n", "e2e", "get", "cm", "-o", "name"]).trim(),
+        "configmap/settings"
+    );
+    let all = k.ok(&["get", "cm", "-A"]);
+    assert!(all.starts_with("NAMESPACE") && all.contains("e2e"), "{all}");
+    assert_eq!(
+        k.ok(&["-n", "e2e", "get", "cm", "-l", "tier=front", "-o", "name"])
+            .trim(),
+        "configmap/settings"
+    );
+    assert_eq!(
+        k.ok(&["-n", "e2e", "get", "cm", "-l", "tier!=front", "-o", "name"])
+            .trim(),
+        ""
+    );
+    assert_eq!(
+        k.ok(&[
+            "-n",
+            "e2e",
+            "get",
+            "all",
+            "--field-selector",
+            "metadata.name=web",
+            "-o",
+            "name"
+        ])
+        .trim(),
+        "deployment.apps/web"
+    );
+
+    for i in 0..5 {
+        let body = format!(
+            "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"page-{i}\",\"namespace\":\"e2e\"}}}}"
+        );
+        let mut child = k
+            .command(&["-n", "e2e", "apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), body.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+    }
+    let paged = k.ok(&["-n", "e2e", "get", "cm", "--chunk-size=2", "-o", "name"]);
+    assert_eq!(
+        paged
+            .lines()
+            .filter(|l| l.starts_with("configmap/page-"))
+            .count(),
+        5,
+        "{paged}"
+    );
+    let sorted = k.ok(&[
+        "-n",
+        "e2e",
+        "get",
+        "cm",
+        "--sort-by=.metadata.name",
+        "-o",
+        "name",
+    ]);
+    let names: Vec<&str> = sorted.lines().collect();
+    let mut expected = names.clone();
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+
+    k.ok(&["-n", "e2e", "label", "cm", "settings", "stage=blue"]);
+    k.ok(&["-n", "e2e", "annotate", "cm", "settings", "note=hello"]);
+    let labelled = k.ok(&[
+        "-n",
+        "e2e",
+        "get",
+        "cm",
+        "settings",
+        "-o",
+        "jsonpath={.metadata.labels.stage} {.metadata.annotations.note}",
+    ]);
+    assert_eq!(labelled, "blue hello");
+
+    k.ok(&["-n", "e2e", "scale", "deployment", "web", "--replicas=4"]);
+    assert_eq!(
+        k.ok(&[
+            "-n",
+            "e2e",
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "4"
+    );
+
+    // A controller would set this condition; the test plays that role through status.
+    k.ok(&[
+        "-n",
+        "e2e",
+        "patch",
+        "deploy",
+        "web",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"conditions":[{"type":"Available","status":"True","reason":"Test"}]}}"#,
+    ]);
+    k.ok(&[
+        "-n",
+        "e2e",
+        "wait",
+        "--for=condition=Available",
+        "deploy/web",
+        "--timeout=30s",
+    ]);
+
+    // Watch: ADDED for the existing object, MODIFIED and DELETED as they happen.
+    let mut watch = k
+        .command(&[
+            "-n",
+            "e2e",
+            "get",
+            "cm",
+            "settings",
+            "-w",
+            "--output-watch-events",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    k.ok(&[
+        "-n",
+        "e2e",
+        "label",
+        "cm",
+        "settings",
+        "stage=green",
+        "--overwrite",
+    ]);
+    let deleted = k.ok(&["-n", "e2e", "delete", "cm", "settings"]);
+    assert!(
+        deleted.contains(r#"configmap "settings" deleted"#),
+        "{deleted}"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = watch.kill();
+    let watched = String::from_utf8(watch.wait_with_output().unwrap().stdout).unwrap();
+    let events: Vec<&str> = watched
+        .lines()
+        .filter(|l| !l.starts_with("EVENT"))
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(events, ["ADDED", "MODIFIED", "DELETED"], "{watched}");
+
+    let raw = k.ok(&["get", "--raw", "/apis/apps/v1"]);
+    assert!(raw.contains(r#""kind":"APIResourceList""#), "{raw}");
+
+    // Upstream's messages for the common mistakes.
+    let missing = k.fails(&["-n", "e2e", "get", "cm", "nope"]);
+    assert!(
+        missing.contains(r#"Error from server (NotFound): configmaps "nope" not found"#),
+        "{missing}"
+    );
+    let no_ns = k.fails(&[
+        "-n",
+        "absent",
+        "create",
+        "-f",
+        manifest.to_str().unwrap(),
+        "--validate=false",
+    ]);
+    assert!(
+        no_ns.contains("AlreadyExists")
+            || no_ns.contains("namespaces \"absent\" not found")
+            || no_ns.contains("does not match"),
+        "{no_ns}"
+    );
+    let selector = k.fails(&["-n", "e2e", "get", "cm", "--field-selector", "data.a=1"]);
+    assert!(
+        selector.contains("field label not supported: data.a"),
+        "{selector}"
+    );
+    let dup = k.fails(&["create", "-f", manifest.to_str().unwrap()]);
+    assert!(dup.contains(r#"namespaces "e2e" already exists"#), "{dup}");
+
+    server.stop();
+}
+
+#[test]
+fn kubectl_1_33_drives_crud_tables_selectors_paging_watch_and_scale() {
+    scenario(33);
+}
+
+#[test]
+fn kubectl_1_32_passes_the_same_scenario() {
+    scenario(32);
+}
