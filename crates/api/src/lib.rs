@@ -4,6 +4,8 @@
 //! - [`catalogue`]: every built-in resource Gantry serves, with upstream 1.33's group, version,
 //!   kind, scope, verbs, short names, categories and subresources.
 //! - [`selector`]: label and field selectors, parsed and matched as upstream does.
+//! - [`strategic`]: strategic merge patch.
 
 pub mod catalogue;
 pub mod selector;
+pub mod strategic;

@@ -409,6 +409,7 @@ fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
     match content_type(headers).as_str() {
         "application/json-patch+json" => Ok(PatchType::Json),
         "application/merge-patch+json" => Ok(PatchType::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
         other => Err(ApiError::unsupported_media_type(other)),
     }
 }

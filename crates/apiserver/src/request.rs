@@ -206,9 +206,13 @@ impl Query {
         self.0.get(key).map(String::as_str)
     }
 
-    /// A boolean parameter: present with `true`, `1` or no value.
+    /// A boolean parameter, spelled as Go's `strconv.ParseBool` accepts (`1`, `t`, `T`, `TRUE`,
+    /// `true`, `True`; the Python client sends `True`), or present with no value.
     pub fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("true" | "1" | ""))
+        matches!(
+            self.get(key),
+            Some("1" | "t" | "T" | "TRUE" | "true" | "True" | "")
+        )
     }
 
     /// An unsigned integer parameter; malformed is a 400.
@@ -329,6 +333,11 @@ mod tests {
         assert_eq!(q.get("labelSelector"), Some("app=web,tier in (a)"));
         assert_eq!(q.number("limit").unwrap(), Some(5));
         assert!(q.flag("watch"));
+        assert!(
+            Query::parse(Some("watch=True")).flag("watch"),
+            "the Python client's spelling"
+        );
+        assert!(!Query::parse(Some("watch=false")).flag("watch"));
         assert!(Query::parse(Some("limit=x")).number("limit").is_err());
         assert!(Query::parse(Some("dryRun=Some")).dry_run().is_err());
     }

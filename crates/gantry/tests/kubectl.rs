@@ -156,6 +156,29 @@ fn scenario(minor: u32) {
         "{created}"
     );
 
+    // Client-side apply over objects made by create: a strategic merge patch each time.
+    let applied = k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    assert!(
+        applied.contains("deployment.apps/web configured"),
+        "{applied}"
+    );
+    let reapplied = k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    assert!(
+        reapplied.contains("deployment.apps/web unchanged"),
+        "{reapplied}"
+    );
+    k.ok(&["-n", "e2e", "set", "image", "deploy/web", "main=busybox:2"]);
+    let image = k.ok(&[
+        "-n",
+        "e2e",
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert_eq!(image, "busybox:2");
+
     assert_eq!(
         header(&k.ok(&["-n", "e2e", "get", "configmaps"])),
         ["NAME", "DATA", "AGE"]

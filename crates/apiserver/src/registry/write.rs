@@ -20,6 +20,8 @@ pub enum PatchType {
     Json,
     /// `application/merge-patch+json` (RFC 7386).
     Merge,
+    /// `application/strategic-merge-patch+json`.
+    Strategic,
 }
 
 /// The parts of `DeleteOptions` the registry honours.
@@ -91,6 +93,8 @@ pub(super) fn apply_patch(
             json_patch::merge(target, patch);
             Ok(())
         }
+        PatchType::Strategic => gantry_api::strategic::apply(target, patch)
+            .map_err(|e| ApiError::bad_request(e.to_string())),
         PatchType::Json => {
             let ops: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
