@@ -1,6 +1,7 @@
 //! Objects every cluster has from its first start, created if missing (as upstream's
 //! bootstrap controllers do): the namespaces `default`, `kube-system`, `kube-public` and
-//! `kube-node-lease`.
+//! `kube-node-lease`, and the `kubernetes` Service in `default` on the service range's first
+//! address.
 
 use crate::registry::Registry;
 use crate::status::ApiError;
@@ -12,7 +13,10 @@ pub const SYSTEM_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Creates whatever of the built-in objects is missing.
-pub async fn ensure(registry: &Registry) -> Result<(), ApiError> {
+pub async fn ensure(
+    registry: &Registry,
+    ranges: &crate::allocator::Ranges,
+) -> Result<(), ApiError> {
     let namespaces = catalogue::find("", "v1", "namespaces")
         .ok_or_else(|| ApiError::internal("the catalogue has no namespaces"))?;
     for name in SYSTEM_NAMESPACES {
@@ -22,6 +26,27 @@ pub async fn ensure(registry: &Registry) -> Result<(), ApiError> {
             Err(e) if e.reason == "AlreadyExists" => {}
             Err(e) => return Err(e),
         }
+    }
+    let services = catalogue::find("", "v1", "services")
+        .ok_or_else(|| ApiError::internal("the catalogue has no services"))?;
+    let kubernetes = json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": ranges.first().to_string(),
+            "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+            "sessionAffinity": "None",
+        },
+    });
+    match registry
+        .create(services, Some("default"), kubernetes, false)
+        .await
+    {
+        Ok(_) => tracing::info!(ip = %ranges.first(), "created the kubernetes service"),
+        Err(e) if e.reason == "AlreadyExists" => {}
+        Err(e) => return Err(e),
     }
     Ok(())
 }

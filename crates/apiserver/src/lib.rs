@@ -6,6 +6,7 @@
 //! negotiation, the admission point, dispatch) → [`discovery`] or [`registry`] (per-kind
 //! [`strategy`]) → store; reads are encoded as JSON or as [`table`]s; [`watch`] streams events.
 
+pub mod allocator;
 pub mod bootstrap;
 pub mod discovery;
 pub mod fields;
@@ -29,6 +30,8 @@ use std::sync::Arc;
 pub struct Config {
     /// Where to listen.
     pub bind: SocketAddr,
+    /// Where Service cluster IPs and node ports come from.
+    pub ranges: allocator::Ranges,
 }
 
 /// Why the API server could not run.
@@ -63,8 +66,8 @@ impl ApiServer {
                 addr: config.bind,
                 source,
             })?;
-        let registry = registry::Registry::new(store);
-        bootstrap::ensure(&registry)
+        let registry = registry::Registry::new(store, config.ranges.clone());
+        bootstrap::ensure(&registry, &config.ranges)
             .await
             .map_err(Error::Bootstrap)?;
         let address = listener

@@ -23,6 +23,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Registry {
     store: Arc<dyn Store>,
+    ranges: crate::allocator::Ranges,
 }
 
 /// The store key prefix of a resource in a namespace (or of every object of the resource).
@@ -71,9 +72,9 @@ fn encode(object: &Value) -> Result<Vec<u8>, ApiError> {
 }
 
 impl Registry {
-    /// A registry over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    /// A registry over `store`, allocating Service addresses and node ports from `ranges`.
+    pub fn new(store: Arc<dyn Store>, ranges: crate::allocator::Ranges) -> Self {
+        Self { store, ranges }
     }
 
     /// The store underneath (the watch path reads it directly).

@@ -28,6 +28,12 @@ pub(crate) struct Args {
     /// it on loopback).
     #[arg(long, default_value = "127.0.0.1:6443")]
     api_listen: SocketAddr,
+    /// The CIDR Service cluster IPs come from (upstream's `--service-cluster-ip-range`).
+    #[arg(long, default_value = "10.43.0.0/16")]
+    service_cluster_ip_range: String,
+    /// The range Service node ports come from (upstream's `--service-node-port-range`).
+    #[arg(long, default_value = "30000-32767")]
+    service_node_port_range: String,
 }
 
 /// What the process runs.
@@ -74,8 +80,14 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     let revision = store.current_revision().await?;
     tracing::info!(revision, "store ready");
 
+    let ranges = gantry_apiserver::allocator::Ranges::parse(
+        &args.service_cluster_ip_range,
+        &args.service_node_port_range,
+    )
+    .map_err(|e| anyhow::anyhow!("invalid service ranges: {e}"))?;
     let config = gantry_apiserver::Config {
         bind: args.api_listen,
+        ranges,
     };
     let apiserver = gantry_apiserver::ApiServer::bind(config, Arc::clone(&store)).await?;
     let address = apiserver.local_addr()?;

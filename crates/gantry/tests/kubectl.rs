@@ -198,6 +198,11 @@ fn scenario(minor: u32) {
         "{wide}"
     );
     assert!(k.ok(&["get", "ns"]).contains("kube-system"));
+    let kubernetes = k.ok(&["get", "svc", "kubernetes"]);
+    assert!(
+        kubernetes.contains("10.43.0.1") && kubernetes.contains("443/TCP"),
+        "{kubernetes}"
+    );
 
     let yaml = k.ok(&["-n", "e2e", "get", "cm", "settings", "-o", "yaml"]);
     assert!(

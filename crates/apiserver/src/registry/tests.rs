@@ -16,8 +16,10 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
-    let registry = Registry::new(Arc::new(store));
-    crate::bootstrap::ensure(&registry).await.unwrap();
+    let registry = Registry::new(Arc::new(store), crate::allocator::Ranges::default());
+    crate::bootstrap::ensure(&registry, &crate::allocator::Ranges::default())
+        .await
+        .unwrap();
     Fixture {
         registry,
         _dir: dir,
@@ -528,4 +530,145 @@ async fn scale_reads_and_writes_spec_replicas() {
         ),
         (Some(4), Some(2))
     );
+}
+
+fn service(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_service_creates_never_share_an_address() {
+    let f = fixture().await;
+    let svc = res("", "services");
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let registry = f.registry.clone();
+            tokio::spawn(async move {
+                let body = service(
+                    &format!("s{i}"),
+                    json!({"type": "NodePort", "ports": [{"port": 80}]}),
+                );
+                registry.create(svc, Some("default"), body, false).await
+            })
+        })
+        .collect();
+    let mut ips = std::collections::BTreeSet::new();
+    let mut ports = std::collections::BTreeSet::new();
+    for task in tasks {
+        let created = task.await.unwrap().unwrap();
+        assert!(
+            ips.insert(created["spec"]["clusterIP"].as_str().unwrap().to_owned()),
+            "an IP was handed out twice"
+        );
+        assert!(
+            ports.insert(created["spec"]["ports"][0]["nodePort"].as_i64().unwrap()),
+            "a node port was handed out twice"
+        );
+    }
+    let kubernetes = f
+        .registry
+        .get(svc, Some("default"), "kubernetes")
+        .await
+        .unwrap();
+    assert_eq!(kubernetes["spec"]["clusterIP"], "10.43.0.1");
+    assert!(!ips.contains("10.43.0.1"));
+}
+
+#[tokio::test]
+async fn a_requested_address_is_held_until_its_service_is_deleted() {
+    let f = fixture().await;
+    let svc = res("", "services");
+    f.registry
+        .create(
+            svc,
+            Some("default"),
+            service("a", json!({"clusterIP": "10.43.0.50"})),
+            false,
+        )
+        .await
+        .unwrap();
+    let taken = f
+        .registry
+        .create(
+            svc,
+            Some("default"),
+            service("b", json!({"clusterIP": "10.43.0.50"})),
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code, 422);
+    assert!(
+        taken.message.contains("provided IP is already allocated"),
+        "{taken}"
+    );
+    // A restarted API server sees the same allocations: they live in the store.
+    let restarted = Registry::new(
+        Arc::clone(f.registry.store()),
+        crate::allocator::Ranges::default(),
+    );
+    assert!(
+        restarted
+            .create(
+                svc,
+                Some("default"),
+                service("b", json!({"clusterIP": "10.43.0.50"})),
+                false
+            )
+            .await
+            .is_err()
+    );
+    f.registry
+        .delete(svc, Some("default"), "a", &DeleteOptions::default(), false)
+        .await
+        .unwrap();
+    let reused = restarted
+        .create(
+            svc,
+            Some("default"),
+            service("b", json!({"clusterIP": "10.43.0.50"})),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reused["spec"]["clusterIP"], "10.43.0.50");
+}
+
+#[tokio::test]
+async fn changing_a_service_type_takes_and_releases_node_ports() {
+    let f = fixture().await;
+    let svc = res("", "services");
+    let created = f
+        .registry
+        .create(
+            svc,
+            Some("default"),
+            service(
+                "np",
+                json!({"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}),
+            ),
+            false,
+        )
+        .await
+        .unwrap();
+    let mut to_cluster_ip = created.clone();
+    to_cluster_ip["spec"]["type"] = json!("ClusterIP");
+    let updated = f
+        .registry
+        .update(svc, Some("default"), "np", None, to_cluster_ip, false)
+        .await
+        .unwrap();
+    assert!(updated["spec"]["ports"][0].get("nodePort").is_none());
+    assert_eq!(
+        updated["spec"]["clusterIP"], created["spec"]["clusterIP"],
+        "the address is kept"
+    );
+    let other = service(
+        "other",
+        json!({"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}),
+    );
+    f.registry
+        .create(svc, Some("default"), other, false)
+        .await
+        .expect("the released node port is free again");
 }

@@ -3,6 +3,7 @@
 //! `GuaranteedUpdate` does.
 
 use super::{Registry, decode, encode, key, stamp};
+use crate::allocator;
 use crate::meta;
 use crate::status::{ApiError, Cause};
 use crate::strategy::Strategy;
@@ -176,6 +177,10 @@ fn check_namespace(
     Ok(())
 }
 
+fn is_service(resource: &Resource) -> bool {
+    (resource.group, resource.plural) == ("", "services")
+}
+
 fn validate(strategy: &Strategy, object: &Value) -> Result<(), ApiError> {
     let resource = strategy.resource;
     let name = meta::meta_str(object, "name").unwrap_or_default();
@@ -296,27 +301,54 @@ impl Registry {
                 None => map.remove("status"),
             };
         }
-        // A generated name that collides is retried with a new suffix, as upstream does.
+        // A generated name or a random allocation that collides is retried with a new pick,
+        // as upstream does.
+        let requested = allocator::held(&object);
+        let mut allocation_failed = false;
         for _ in 0..8 {
             let name = match (&fixed_name, &generate) {
                 (Some(name), _) => name.clone(),
                 (None, Some(prefix)) => format!("{prefix}{}", meta::name_suffix()),
                 (None, None) => unreachable!("checked above"),
             };
-            meta::set_meta(&mut object, "name", json!(name));
-            validate(&strategy, &object)?;
+            let mut candidate = object.clone();
+            meta::set_meta(&mut candidate, "name", json!(name));
+            if is_service(resource) {
+                allocator::prepare_service(&self.ranges, &mut candidate, None)?;
+            }
+            validate(&strategy, &candidate)?;
             if dry_run {
-                return Ok(object);
+                return Ok(candidate);
             }
             let key = key(resource, namespace, &name);
-            let txn = Txn::new()
-                .when(&key, Condition::Absent)
-                .put(&key, encode(&object)?);
+            let claims = allocator::held(&candidate);
+            let mut txn = Txn::new().when(&key, Condition::Absent);
+            for claim in &claims {
+                txn = txn.when(claim, Condition::Absent);
+            }
+            let mut txn = txn.put(&key, encode(&candidate)?);
+            for claim in &claims {
+                txn = txn.put(claim, key.clone());
+            }
             let response = self.store.txn(txn).await?;
             if response.succeeded {
-                stamp(resource, &mut object, response.revision);
-                return Ok(object);
+                stamp(resource, &mut candidate, response.revision);
+                return Ok(candidate);
             }
+            let object_exists = response.current.iter().any(|kv| kv.key == key);
+            if !object_exists {
+                // An allocation was taken: an error if the client asked for it, else pick again.
+                if let Some(taken) = response
+                    .current
+                    .iter()
+                    .find(|kv| requested.contains(&kv.key))
+                {
+                    return Err(allocator::already_allocated(&name, &taken.key));
+                }
+                allocation_failed = true;
+                continue;
+            }
+            allocation_failed = false;
             if fixed_name.is_some() {
                 return Err(ApiError::already_exists(
                     resource.group,
@@ -324,6 +356,11 @@ impl Registry {
                     &name,
                 ));
             }
+        }
+        if allocation_failed {
+            return Err(ApiError::internal(
+                "failed to allocate a serviceIP or nodePort: no free address found after 8 tries; the range may be full",
+            ));
         }
         Err(ApiError::already_exists(
             resource.group,
@@ -425,6 +462,9 @@ impl Registry {
                 ));
             }
             let mut new = merge_update(&strategy, &old, body, subresource);
+            if is_service(resource) && subresource.is_none() {
+                allocator::prepare_service(&self.ranges, &mut new, Some(&old))?;
+            }
             if meta::meta_str(&new, "namespace") != meta::meta_str(&old, "namespace") {
                 return Err(ApiError::bad_request(
                     "the namespace of the provided object does not match the namespace sent on the request",
@@ -449,7 +489,15 @@ impl Registry {
             // The last finalizer removed from an object being deleted: it goes now.
             let finished = meta::meta_str(&new, "deletionTimestamp").is_some()
                 && meta::finalizers(&new).is_empty();
-            let txn = Txn::new().when(&key, Condition::ModRevision(kv.mod_revision));
+            let (had, has) = (allocator::held(&old), allocator::held(&new));
+            let has = if finished { Default::default() } else { has };
+            let mut txn = Txn::new().when(&key, Condition::ModRevision(kv.mod_revision));
+            for claim in has.difference(&had) {
+                txn = txn.when(claim, Condition::Absent).put(claim, key.clone());
+            }
+            for released in had.difference(&has) {
+                txn = txn.delete(released);
+            }
             let txn = if finished {
                 txn.delete(&key)
             } else {
@@ -459,6 +507,13 @@ impl Registry {
             if response.succeeded {
                 stamp(resource, &mut new, response.revision);
                 return Ok(new);
+            }
+            let moved = response
+                .current
+                .iter()
+                .any(|c| c.key == key && c.mod_revision != kv.mod_revision);
+            if !moved && let Some(taken) = response.current.iter().find(|c| c.key != key) {
+                return Err(allocator::already_allocated(name, &taken.key));
             }
             if precondition.is_some() {
                 return Err(ApiError::conflict(
@@ -507,6 +562,9 @@ impl Registry {
             let grace = pod_grace_period(resource, &object, options);
             let txn = Txn::new().when(&key, Condition::ModRevision(kv.mod_revision));
             let (txn, immediate) = if finalizers.is_empty() && grace == 0 {
+                let txn = allocator::held(&object)
+                    .iter()
+                    .fold(txn, |txn, claim| txn.delete(claim));
                 (txn.delete(&key), true)
             } else {
                 if meta::meta_str(&object, "deletionTimestamp").is_none() {
