@@ -1,6 +1,8 @@
 //! `gantry-bench <suite>`: runs one benchmark suite and prints a final line of `key=value`
 //! figures, Gantry's beside its anchor's from the same run.
 
+mod api;
+mod http;
 mod percentile;
 mod store;
 
@@ -18,6 +20,9 @@ enum Suite {
     /// The embedded store against a real etcd: concurrent creates and CAS updates, and watch
     /// delivery latency.
     Store(store::Args),
+    /// An API server (Gantry's or any other) under client load: creates, a 10,000-pod list,
+    /// and watch fan-out.
+    Api(api::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,5 +32,6 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.suite {
         Suite::Store(args) => runtime.block_on(store::run(args)),
+        Suite::Api(args) => runtime.block_on(api::run(args)),
     }
 }

@@ -1,0 +1,80 @@
+//! `gantry-bench api` runs end to end against an API server (here Gantry's, in-process on its
+//! embedded store) and prints its final line in the documented shape. Figures are not checked.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+use gantry_apiserver::{ApiServer, Config, allocator::Ranges};
+use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
+use std::process::Command;
+use std::sync::Arc;
+
+#[test]
+fn the_api_suite_prints_one_line_of_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+    let config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ranges: Ranges::default(),
+    };
+    let server = runtime
+        .block_on(ApiServer::bind(config, Arc::new(store)))
+        .unwrap();
+    let address = server.local_addr().unwrap();
+    runtime.spawn(server.run(std::future::pending()));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_gantry-bench"))
+        .args(["api", "--server", &format!("http://{address}")])
+        .args([
+            "--clients",
+            "4",
+            "--creates",
+            "40",
+            "--rate",
+            "50",
+            "--rate-seconds",
+            "1",
+        ])
+        .args([
+            "--watchers",
+            "3",
+            "--events-per-s",
+            "10",
+            "--watch-seconds",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "gantry-bench api failed: {stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout.lines().last().unwrap();
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[0], "api", "{line}");
+    let keys: Vec<&str> = words[1..]
+        .iter()
+        .map(|w| w.split_once('=').unwrap().0)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "creates_per_s",
+            "create_p99_ms",
+            "list10k_ms",
+            "watch_p99_ms",
+            "watchers"
+        ],
+        "{line}"
+    );
+    for word in &words[1..] {
+        let value: f64 = word.split_once('=').unwrap().1.parse().unwrap();
+        assert!(value.is_finite() && value > 0.0, "{word} in {line}");
+    }
+    assert!(
+        stderr.contains("3 watchers x 10 events: 30 deliveries"),
+        "{stderr}"
+    );
+}
