@@ -192,11 +192,41 @@ impl Handler {
         let name = request.name.as_deref();
         let sub = request.subresource.as_deref();
         if let Some(sub) = sub {
-            let served = resource.subresource(sub).is_some() && matches!(sub, "status" | "scale");
-            let allowed = matches!(request.verb, Verb::Get | Verb::Update | Verb::Patch);
-            if !served || !allowed {
+            let known = resource.subresource(sub).is_some();
+            let allowed = match sub {
+                "status" | "scale" => {
+                    matches!(request.verb, Verb::Get | Verb::Update | Verb::Patch)
+                }
+                "binding" | "eviction" => request.verb == Verb::Create,
+                _ => false,
+            };
+            if !known || !allowed {
                 return Err(ApiError::path_not_found());
             }
+        }
+        // `POST .../pods/<name>/binding`, `.../eviction`, and the older `POST .../bindings`.
+        let pods =
+            || catalogue::find("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods"));
+        if matches!(sub, Some("binding" | "eviction"))
+            || (resource.group, resource.plural) == ("", "bindings")
+        {
+            let body = decode_body(headers, &body)?;
+            let target = match name {
+                Some(name) => name.to_owned(),
+                None => crate::meta::meta_str(&body, "name")
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            let status = if sub == Some("eviction") {
+                self.registry
+                    .evict(pods()?, ns, &target, &body, query.dry_run()?)
+                    .await?
+            } else {
+                self.registry
+                    .bind(pods()?, ns, &target, &body, query.dry_run()?)
+                    .await?
+            };
+            return Ok(json_response(201, &status, "application/json"));
         }
         if !resource.has_verb(request.verb.as_str()) {
             return Err(ApiError::method_not_supported(

@@ -672,3 +672,112 @@ async fn changing_a_service_type_takes_and_releases_node_ports() {
         .await
         .expect("the released node port is free again");
 }
+
+fn pod(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+           "spec": {"containers": [{"name": "c", "image": "i"}]}})
+}
+
+#[tokio::test]
+async fn a_binding_assigns_a_node_once_and_marks_the_pod_scheduled() {
+    let f = fixture().await;
+    let pods = res("", "pods");
+    f.registry
+        .create(pods, Some("default"), pod("p"), false)
+        .await
+        .unwrap();
+    let binding = json!({"metadata": {"name": "p", "annotations": {"a": "b"}}, "target": {"kind": "Node", "name": "n1"}});
+    let status = f
+        .registry
+        .bind(pods, Some("default"), "p", &binding, false)
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "Success");
+    let bound = f.registry.get(pods, Some("default"), "p").await.unwrap();
+    assert_eq!(bound["spec"]["nodeName"], "n1");
+    assert_eq!(bound["metadata"]["annotations"]["a"], "b");
+    let conditions = bound["status"]["conditions"].as_array().unwrap();
+    assert!(
+        conditions
+            .iter()
+            .any(|c| c["type"] == "PodScheduled" && c["status"] == "True")
+    );
+    let again = f
+        .registry
+        .bind(pods, Some("default"), "p", &binding, false)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, 409);
+    assert!(
+        again
+            .message
+            .contains(r#"is already assigned to node "n1""#),
+        "{again}"
+    );
+}
+
+#[tokio::test]
+async fn a_bound_pod_is_deleted_gracefully_and_an_unbound_one_at_once() {
+    let f = fixture().await;
+    let pods = res("", "pods");
+    f.registry
+        .create(pods, Some("default"), pod("unbound"), false)
+        .await
+        .unwrap();
+    f.registry
+        .delete(
+            pods,
+            Some("default"),
+            "unbound",
+            &DeleteOptions::default(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.registry
+            .get(pods, Some("default"), "unbound")
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
+
+    f.registry
+        .create(pods, Some("default"), pod("bound"), false)
+        .await
+        .unwrap();
+    let binding = json!({"target": {"name": "n1"}});
+    f.registry
+        .bind(pods, Some("default"), "bound", &binding, false)
+        .await
+        .unwrap();
+    let marked = f
+        .registry
+        .delete(
+            pods,
+            Some("default"),
+            "bound",
+            &DeleteOptions::default(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    let now = DeleteOptions {
+        grace_period_seconds: Some(0),
+        ..DeleteOptions::default()
+    };
+    f.registry
+        .delete(pods, Some("default"), "bound", &now, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.registry
+            .get(pods, Some("default"), "bound")
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
+}

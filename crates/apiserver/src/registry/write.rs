@@ -677,7 +677,10 @@ fn deleted_response(resource: &Resource, object: &Value, immediate: bool) -> Val
 /// Builds the object an update writes. The main resource cannot change status, `status` cannot
 /// change anything else; neither can change identity or deletion metadata.
 fn merge_update(strategy: &Strategy, old: &Value, body: Value, subresource: Option<&str>) -> Value {
-    let mut new = if subresource == Some("status") {
+    // A binding's new object was built by the registry itself from the stored one.
+    let mut new = if subresource == Some("binding") {
+        body
+    } else if subresource == Some("status") {
         let mut new = old.clone();
         if let (Some(map), Some(status)) = (new.as_object_mut(), body.get("status")) {
             map.insert("status".into(), status.clone());
