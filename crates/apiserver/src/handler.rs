@@ -9,6 +9,7 @@ use crate::request::{self, Query, ResourceRequest, Target, Verb};
 use crate::status::ApiError;
 use crate::table::{IncludeObject, TableWriter};
 use crate::watch;
+use crate::watch_cache::WatchCache;
 use bytes::Bytes;
 use futures::StreamExt;
 use gantry_api::catalogue::{self, Resource};
@@ -30,6 +31,7 @@ pub const KUBERNETES_MINOR: &str = "33";
 #[derive(Debug, Clone)]
 pub struct Handler {
     registry: Registry,
+    cache: WatchCache,
     server_address: String,
 }
 
@@ -104,9 +106,10 @@ fn negotiate(headers: &HeaderMap) -> Result<Output, ApiError> {
 
 impl Handler {
     /// A handler over `registry`; `server_address` is what `/api` advertises.
-    pub fn new(registry: Registry, server_address: String) -> Self {
+    pub fn new(registry: Registry, cache: WatchCache, server_address: String) -> Self {
         Self {
             registry,
+            cache,
             server_address,
         }
     }
@@ -294,7 +297,14 @@ impl Handler {
             )),
             Verb::List => {
                 let options = ListOptions::parse(resource, query)?;
-                let list = registry.list(resource, ns, &options).await?;
+                let list = match self.list_from_cache(resource, ns, &options).await {
+                    // The list's items are the cache's bytes, joined as they are.
+                    Some(cached) if table(include).is_none() => {
+                        return Ok(cached.response(resource));
+                    }
+                    Some(cached) => cached.to_value(resource),
+                    None => registry.list(resource, ns, &options).await?,
+                };
                 Ok(match table(include) {
                     Some(writer) => {
                         let items = list["items"].as_array().cloned().unwrap_or_default();
@@ -368,6 +378,40 @@ impl Handler {
         }
     }
 
+    /// Serves a list from the watch cache when upstream would: no paging (or `resourceVersion=0`,
+    /// which ignores the limit), and a version the cache has reached. `None`: read the store.
+    async fn list_from_cache(
+        &self,
+        resource: &'static Resource,
+        namespace: Option<&str>,
+        options: &ListOptions,
+    ) -> Option<CachedList> {
+        let rv = options.resource_version.as_deref();
+        if options.continue_token.is_some()
+            || options.resource_version_match.as_deref() == Some("Exact")
+        {
+            return None;
+        }
+        let any_version = rv == Some("0");
+        if options.limit != 0 && !any_version {
+            return None; // pages need a snapshot the store keeps
+        }
+        match rv {
+            None => {
+                self.cache.fresh_revision().await?;
+            }
+            Some("0") => {}
+            Some(n) => {
+                let n: i64 = n.parse().ok()?;
+                if !self.cache.wait_for(n).await {
+                    return None;
+                }
+            }
+        }
+        let (items, revision) = self.cache.list(resource, namespace, options);
+        Some(CachedList { items, revision })
+    }
+
     async fn watch(
         &self,
         resource: &'static Resource,
@@ -397,7 +441,7 @@ impl Handler {
                 .unwrap_or_else(watch::default_timeout),
             table,
         };
-        let events = watch::start(&self.registry, resource, namespace, options).await?;
+        let events = watch::start(&self.cache, resource, namespace, options).await?;
         let stream = futures::stream::unfold(events, |mut events| async move {
             events
                 .recv()
@@ -461,4 +505,47 @@ pub fn version() -> Value {
         "compiler": "rustc",
         "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }),
     })
+}
+
+/// A list served from the watch cache.
+struct CachedList {
+    items: Vec<crate::watch_cache::Cached>,
+    revision: i64,
+}
+
+impl CachedList {
+    /// The JSON list, built from the items' shared bytes without re-encoding them.
+    fn response(&self, resource: &Resource) -> Response<Body> {
+        let head = format!(
+            r#"{{"kind":"{}List","apiVersion":"{}","metadata":{{"resourceVersion":"{}"}},"items":["#,
+            resource.kind,
+            resource.api_version(),
+            self.revision
+        );
+        let size = head.len() + self.items.iter().map(|i| i.item.len() + 1).sum::<usize>() + 2;
+        let mut body = Vec::with_capacity(size);
+        body.extend_from_slice(head.as_bytes());
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&item.item);
+        }
+        body.extend_from_slice(b"]}");
+        Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)).boxed_unsync())
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
+    }
+
+    /// The list as a value (for Tables).
+    fn to_value(&self, resource: &Resource) -> Value {
+        let items: Vec<Value> = self.items.iter().map(|i| i.value(resource)).collect();
+        json!({
+            "kind": format!("{}List", resource.kind),
+            "apiVersion": resource.api_version(),
+            "metadata": {"resourceVersion": self.revision.to_string()},
+            "items": items,
+        })
+    }
 }

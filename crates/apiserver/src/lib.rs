@@ -20,6 +20,7 @@ pub mod status;
 pub mod strategy;
 pub mod table;
 pub mod watch;
+pub mod watch_cache;
 
 use gantry_store::Store;
 use std::net::SocketAddr;
@@ -70,12 +71,13 @@ impl ApiServer {
         bootstrap::ensure(&registry, &config.ranges)
             .await
             .map_err(Error::Bootstrap)?;
+        let cache = watch_cache::WatchCache::start(registry.store().clone());
         let address = listener
             .local_addr()
             .map_or_else(|_| config.bind.to_string(), |a| a.to_string());
         Ok(Self {
             listener,
-            handler: handler::Handler::new(registry, address),
+            handler: handler::Handler::new(registry, cache, address),
         })
     }
 

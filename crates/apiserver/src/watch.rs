@@ -1,20 +1,23 @@
-//! WATCH: a stream of `{"type": ..., "object": ...}` lines from the store's watch, translated to
-//! upstream's semantics: `resourceVersion` unset or `"0"` first sends the current state as
-//! ADDED events; a version N streams changes after N; selectors turn an object that starts or
-//! stops matching into ADDED or DELETED; `allowWatchBookmarks` passes the store's progress
-//! notifications on as BOOKMARKs; `sendInitialEvents` ends the initial state with the
-//! `k8s.io/initial-events-end` bookmark; a compacted version is a 410 `Expired` ERROR event.
+//! WATCH, served from the [`WatchCache`]: a stream of `{"type": ..., "object": ...}` lines with
+//! upstream's semantics. `resourceVersion` unset or `"0"` first sends the current state as ADDED
+//! events; a version N streams changes after N (410 `Expired` as an ERROR event when the cache no
+//! longer reaches back that far); selectors turn an object that starts or stops matching into
+//! ADDED or DELETED; `allowWatchBookmarks` brings a BOOKMARK after a quiet minute;
+//! `sendInitialEvents` ends the initial state with the `k8s.io/initial-events-end` bookmark.
+//! Event bytes are the cache's, shared by every watcher; a client that stops reading for
+//! [`SEND_TIMEOUT`](crate::watch_cache::SEND_TIMEOUT) is dropped.
 
-use crate::registry::{ListOptions, Registry, decode, prefix};
+use crate::registry::{ListOptions, prefix};
 use crate::status::ApiError;
 use crate::table::TableWriter;
-use bytes::Bytes;
-use futures::StreamExt;
+use crate::watch_cache::{Cached, CachedEvent, SEND_TIMEOUT, WatchCache};
+use bytes::{BufMut, Bytes, BytesMut};
 use gantry_api::catalogue::Resource;
-use gantry_store::{EventKind, WatchRequest, WatchResponse};
+use gantry_store::EventKind;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 /// A watch's parameters beyond the list options.
 #[derive(Debug, Clone)]
@@ -31,21 +34,23 @@ pub struct WatchOptions {
     pub table: Option<TableWriter>,
 }
 
+/// How long a watch may stay silent before a bookmark (when the client allows them).
+const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
+
 /// Upstream's default: a random time between 30 and 60 minutes, so watches do not all renew
 /// together.
 pub fn default_timeout() -> Duration {
     Duration::from_secs(1800 + fastrand::u64(..1800))
 }
 
-/// Starts a watch; returns a channel of encoded event lines. Errors that happen before the first
-/// event are returned as errors (and become an HTTP error response).
+/// Starts a watch; returns a channel of encoded event lines. Problems found before the stream
+/// starts are errors (an HTTP error response).
 pub async fn start(
-    registry: &Registry,
+    cache: &WatchCache,
     resource: &'static Resource,
     namespace: Option<&str>,
     options: WatchOptions,
 ) -> Result<mpsc::Receiver<Bytes>, ApiError> {
-    let rv = options.list.resource_version.clone();
     let initial = options.send_initial_events == Some(true);
     if initial && options.list.resource_version_match.as_deref() != Some("NotOlderThan") {
         return Err(ApiError::invalid(
@@ -58,103 +63,102 @@ pub async fn start(
             )],
         ));
     }
-    // Replay the current state for "" and "0" (and for sendInitialEvents), then follow changes.
-    let replay = initial || matches!(rv.as_deref(), None | Some("0"));
-    let (state, from) = if replay {
-        let mut list = options.list.clone();
-        list.limit = 0;
-        list.continue_token = None;
-        let (items, revision, _, _) = registry.list_items(resource, namespace, &list).await?;
-        (items, revision)
-    } else {
-        let rv = rv.unwrap_or_default();
-        let revision: i64 = rv.parse().map_err(|_| {
+    let rv = options.list.resource_version.clone();
+    let requested: Option<i64> = match rv.as_deref() {
+        None | Some("0") => None,
+        Some(v) => Some(v.parse().map_err(|_| {
             ApiError::bad_request(format!(
-                "resourceVersion: Invalid value: {rv:?}: must be a non-negative integer"
+                "resourceVersion: Invalid value: {v:?}: must be a non-negative integer"
             ))
-        })?;
-        (Vec::new(), revision)
+        })?),
     };
-    let mut request = WatchRequest::prefix(prefix(resource, namespace)).from_revision(from + 1);
-    if options.bookmarks {
-        request = request.with_progress_notify();
+    if let Some(n) = requested
+        && !cache.wait_for(n).await
+    {
+        return Err(ApiError::timeout(format!(
+            "Too large resource version: {n}, current resource version is lower"
+        )));
     }
-    let mut stream = registry.store().watch(request).await?;
-    let (tx, rx) = mpsc::channel(256);
-    let mut writer = EventWriter {
+    let replay = initial || requested.is_none();
+    if replay && rv.is_none() {
+        // A consistent start: at least as new as the store is now.
+        cache.fresh_revision().await;
+    }
+    let (state, from, cursor) = if replay {
+        let (items, revision, seq, epoch) = cache.snapshot(resource, namespace, &options.list);
+        (items, revision, Ok((seq, epoch)))
+    } else {
+        let n = requested.unwrap_or_default();
+        (Vec::new(), n, cache.cursor_after(n))
+    };
+    let (tx, rx) = mpsc::channel(64);
+    let mut writer = Writer {
         resource,
         table: options.table.clone(),
         tx,
     };
+    let cache = cache.clone();
+    let prefix = prefix(resource, namespace);
     tokio::spawn(async move {
-        let deadline = tokio::time::sleep(options.timeout);
-        tokio::pin!(deadline);
-        for mut object in state {
-            restore_type(resource, &mut object);
-            if !writer.send("ADDED", object).await {
+        let deadline = Instant::now() + options.timeout;
+        let (mut seq, epoch) = match cursor {
+            Ok(cursor) => cursor,
+            Err(gone) => {
+                writer.send_value("ERROR", gone.to_status()).await;
+                return;
+            }
+        };
+        for object in state {
+            if !writer.send("ADDED", &object).await {
                 return;
             }
         }
         if initial {
-            let mut bookmark = bookmark(resource, from);
-            bookmark["metadata"]["annotations"] = json!({"k8s.io/initial-events-end": "true"});
-            if !writer.send_raw("BOOKMARK", bookmark).await {
+            let mut mark = bookmark(resource, from);
+            mark["metadata"]["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+            if !writer.send_value("BOOKMARK", mark).await {
                 return;
             }
         }
+        let mut changes = cache.changes();
+        let mut last_sent = Instant::now();
         loop {
-            let item = tokio::select! {
-                () = &mut deadline => return,
-                item = stream.next() => item,
+            changes.borrow_and_update();
+            let (events, next, revision) = match cache.events_from(seq, epoch, &prefix, 256) {
+                Ok(read) => read,
+                Err(gone) => {
+                    writer.send_value("ERROR", gone.to_status()).await;
+                    return;
+                }
             };
-            let keep_going = match item {
-                None => false,
-                Some(Err(gantry_store::Error::Compacted { requested })) => {
-                    let status =
-                        ApiError::gone(format!("too old resource version: {}", requested - 1));
-                    writer.send_raw("ERROR", status.to_status()).await;
-                    false
+            let advanced = next != seq;
+            seq = next;
+            for event in &events {
+                let Some((kind, object)) = translate(resource, &options.list, event) else {
+                    continue;
+                };
+                if !writer.send(kind, object).await {
+                    return;
                 }
-                Some(Err(error)) => {
-                    writer
-                        .send_raw("ERROR", ApiError::from(error).to_status())
-                        .await;
-                    false
-                }
-                Some(Ok(WatchResponse::Progress { revision })) => {
-                    options.bookmarks
-                        && writer
-                            .send_raw("BOOKMARK", bookmark(resource, revision))
-                            .await
-                }
-                Some(Ok(WatchResponse::Events(events))) => {
-                    let mut ok = true;
-                    for event in events {
-                        let Some((kind, object)) = translate(resource, &options.list, &event)
-                        else {
-                            continue;
-                        };
-                        if !writer.send(kind, object).await {
-                            ok = false;
-                            break;
-                        }
+                last_sent = Instant::now();
+            }
+            if advanced {
+                continue; // more may be waiting
+            }
+            let bookmark_at = last_sent + BOOKMARK_EVERY;
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => return,
+                changed = changes.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep_until(bookmark_at), if options.bookmarks => {
+                    if !writer.send_value("BOOKMARK", bookmark(resource, revision)).await {
+                        return;
                     }
-                    ok
+                    last_sent = Instant::now();
                 }
-            };
-            if !keep_going {
-                return;
             }
         }
     });
     Ok(rx)
-}
-
-fn restore_type(resource: &Resource, object: &mut Value) {
-    if let Some(map) = object.as_object_mut() {
-        map.insert("apiVersion".into(), json!(resource.api_version()));
-        map.insert("kind".into(), json!(resource.kind));
-    }
 }
 
 fn bookmark(resource: &Resource, revision: i64) -> Value {
@@ -165,60 +169,67 @@ fn bookmark(resource: &Resource, revision: i64) -> Value {
     })
 }
 
-/// Turns a store event into a watch event, applying the selectors to the old and new state.
-fn translate(
+/// The watch event for a cached change under the watcher's selectors.
+fn translate<'a>(
     resource: &'static Resource,
     options: &ListOptions,
-    event: &gantry_store::Event,
-) -> Option<(&'static str, Value)> {
-    let old = event.prev.as_ref().and_then(|kv| decode(resource, kv).ok());
-    let old_matches = old.as_ref().is_some_and(|o| options.matches(resource, o));
+    event: &'a CachedEvent,
+) -> Option<(&'static str, &'a Cached)> {
+    let old_matches = event
+        .prev
+        .as_ref()
+        .is_some_and(|p| options.matches(resource, &p.attrs));
     match event.kind {
-        EventKind::Delete => {
-            // The last state, at the deletion's revision, as upstream reports it.
-            let mut object = old.filter(|_| old_matches)?;
-            crate::meta::set_meta(
-                &mut object,
-                "resourceVersion",
-                json!(event.kv.mod_revision.to_string()),
-            );
-            Some(("DELETED", object))
-        }
+        EventKind::Delete => old_matches.then_some(("DELETED", &event.object)),
         EventKind::Put => {
-            let new = decode(resource, &event.kv).ok()?;
-            let new_matches = options.matches(resource, &new);
-            match (old_matches, new_matches) {
-                (_, true) if old.is_none() => Some(("ADDED", new)),
-                (true, true) => Some(("MODIFIED", new)),
-                (false, true) => Some(("ADDED", new)),
-                (true, false) => Some(("DELETED", new)),
-                (false, false) => None,
+            let new_matches = options.matches(resource, &event.object.attrs);
+            match (event.prev.is_some(), old_matches, new_matches) {
+                (false, _, true) | (true, false, true) => Some(("ADDED", &event.object)),
+                (true, true, true) => Some(("MODIFIED", &event.object)),
+                (true, true, false) => Some(("DELETED", &event.object)),
+                _ => None,
             }
         }
     }
 }
 
-struct EventWriter {
+struct Writer {
     resource: &'static Resource,
     table: Option<TableWriter>,
     tx: mpsc::Sender<Bytes>,
 }
 
-impl EventWriter {
-    async fn send(&mut self, kind: &str, object: Value) -> bool {
-        let object = match &mut self.table {
-            Some(table) => table.event_table(self.resource, object),
-            None => object,
-        };
-        self.send_raw(kind, object).await
+impl Writer {
+    /// Sends a cached object: its shared bytes with the served type spliced in front, or a
+    /// Table row when the client asked for Tables.
+    async fn send(&mut self, kind: &str, object: &Cached) -> bool {
+        if let Some(table) = &mut self.table {
+            let row = table.event_table(self.resource, object.value(self.resource));
+            return self.send_value(kind, row).await;
+        }
+        let typed = object.typed_bytes(self.resource);
+        let mut line = BytesMut::with_capacity(typed.len() + 32);
+        line.put_slice(b"{\"type\":\"");
+        line.put_slice(kind.as_bytes());
+        line.put_slice(b"\",\"object\":");
+        line.put_slice(&typed);
+        line.put_slice(b"}\n");
+        self.push(line.freeze()).await
     }
 
-    /// Sends one line; false when the client has gone.
-    async fn send_raw(&mut self, kind: &str, object: Value) -> bool {
+    async fn send_value(&mut self, kind: &str, object: Value) -> bool {
         let mut line = json!({"type": kind, "object": object})
             .to_string()
             .into_bytes();
         line.push(b'\n');
-        self.tx.send(Bytes::from(line)).await.is_ok()
+        self.push(Bytes::from(line)).await
+    }
+
+    /// False when the client has gone or has not read for [`SEND_TIMEOUT`].
+    async fn push(&self, line: Bytes) -> bool {
+        matches!(
+            tokio::time::timeout(SEND_TIMEOUT, self.tx.send(line)).await,
+            Ok(Ok(()))
+        )
     }
 }
