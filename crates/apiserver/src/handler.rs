@@ -468,15 +468,17 @@ fn content_type(headers: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
-/// Decodes a JSON request body; other formats are a 415, malformed JSON a 400.
+/// Decodes a JSON or YAML request body; other formats are a 415, malformed input a 400.
 fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    let ct = content_type(headers);
-    if ct != "application/json" && ct != "*/*" && !ct.is_empty() {
-        return Err(ApiError::unsupported_media_type(&ct));
+    match content_type(headers).as_str() {
+        "application/json" | "*/*" | "" => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
+        }),
+        "application/yaml" => serde_yaml::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("couldn't get version/kind; yaml parse error: {e}"))
+        }),
+        other => Err(ApiError::unsupported_media_type(other)),
     }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
-    })
 }
 
 fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
