@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod discovery;
 pub mod fields;
 pub mod handler;
+pub mod immutable;
 pub mod meta;
 pub mod openapi;
 pub mod registry;

@@ -471,6 +471,18 @@ impl Registry {
                 ));
             }
             validate(&strategy, &new)?;
+            if subresource.is_none() {
+                let causes =
+                    crate::immutable::violations(resource.group, resource.kind, &old, &new);
+                if !causes.is_empty() {
+                    return Err(ApiError::invalid(
+                        resource.group,
+                        resource.kind,
+                        name,
+                        causes,
+                    ));
+                }
+            }
             if desired_state(&new) != desired_state(&old) && strategy.tracks_generation(&new) {
                 let generation = old
                     .pointer("/metadata/generation")
