@@ -15,9 +15,8 @@ use std::process::Command;
 fn server_runs_the_embedded_store_and_says_what_is_not_built_yet() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &[]);
-    let log = server.log_text();
+    let log = server.wait_for_log("kubelet: not built yet (issue #4)");
     assert!(log.contains("embedded store open"), "{log}");
-    assert!(log.contains("kubelet: not built yet (issue #4)"), "{log}");
     assert!(dir.path().join("store/store.log").exists());
     let kubeconfig = std::fs::read_to_string(&server.kubeconfig).unwrap();
     assert!(
@@ -52,7 +51,7 @@ fn server_runs_on_a_real_etcd_when_given_its_address() {
         .expect("start etcd");
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &["--etcd-servers", etcd.endpoint()]);
-    let log = server.log_text();
+    let log = server.wait_for_log("created the kubernetes service");
     assert!(log.contains("connected to etcd"), "{log}");
     assert!(
         log.contains("created namespace"),

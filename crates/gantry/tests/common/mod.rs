@@ -71,6 +71,27 @@ impl Server {
         }
     }
 
+    /// Waits (up to 30 s) until the log contains `needle`, and returns the log. Stdout and
+    /// stderr are separate pipes, so their lines arrive in no guaranteed order.
+    pub(crate) fn wait_for_log(&mut self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.log_text();
+            if text.contains(needle) {
+                return text;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(200)))
+            {
+                Ok(line) => self.log.push(line),
+                Err(_) if left.is_zero() => panic!("the log never said {needle:?}:\n{text}"),
+                Err(_) => {}
+            }
+        }
+    }
+
     /// The whole log so far, as one string.
     pub(crate) fn log_text(&mut self) -> String {
         self.log.extend(self.lines.try_iter());
