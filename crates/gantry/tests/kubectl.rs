@@ -342,7 +342,27 @@ fn scenario(minor: u32) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let (tx, lines) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("EVENT") {
+                continue;
+            }
+            let _ = tx.send(line.split_whitespace().next().unwrap_or("").to_owned());
+        }
+    });
+    // Bounded waits (a liveness limit, not a timing assertion).
+    let next = || {
+        lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a watch event")
+    };
+    let mut events = vec![next()]; // the watch is established once the initial ADDED arrives
     k.ok(&[
         "-n",
         "e2e",
@@ -357,14 +377,11 @@ fn scenario(minor: u32) {
         deleted.contains(r#"configmap "settings" deleted"#),
         "{deleted}"
     );
-    std::thread::sleep(Duration::from_millis(500));
+    events.push(next());
+    events.push(next());
     let _ = watch.kill();
-    let watched = String::from_utf8(watch.wait_with_output().unwrap().stdout).unwrap();
-    let events: Vec<&str> = watched
-        .lines()
-        .filter(|l| !l.starts_with("EVENT"))
-        .map(|l| l.split_whitespace().next().unwrap_or(""))
-        .collect();
+    let _ = watch.wait();
+    let watched = events.join(" ");
     assert_eq!(events, ["ADDED", "MODIFIED", "DELETED"], "{watched}");
 
     let raw = k.ok(&["get", "--raw", "/apis/apps/v1"]);
