@@ -201,6 +201,7 @@ impl Handler {
                     matches!(request.verb, Verb::Get | Verb::Update | Verb::Patch)
                 }
                 "binding" | "eviction" => request.verb == Verb::Create,
+                "finalize" => request.verb == Verb::Update,
                 _ => false,
             };
             if !known || !allowed {

@@ -781,3 +781,49 @@ async fn a_bound_pod_is_deleted_gracefully_and_an_unbound_one_at_once() {
         404
     );
 }
+
+#[tokio::test]
+async fn a_namespace_terminates_until_its_finalizers_are_cleared() {
+    let f = fixture().await;
+    let namespaces = res("", "namespaces");
+    let body = json!({"metadata": {"name": "going"}, "spec": {"finalizers": ["kubernetes"]}});
+    f.registry
+        .create(namespaces, None, body, false)
+        .await
+        .unwrap();
+    let marked = f
+        .registry
+        .delete(namespaces, None, "going", &DeleteOptions::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(marked["status"]["phase"], "Terminating");
+    assert!(marked["metadata"]["deletionTimestamp"].is_string());
+    let refused = f
+        .registry
+        .create(
+            res("", "configmaps"),
+            Some("going"),
+            configmap("late"),
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, 403);
+    assert!(
+        refused.message.contains("because it is being terminated"),
+        "{refused}"
+    );
+    let finalize = json!({"metadata": {"name": "going"}, "spec": {"finalizers": []}});
+    f.registry
+        .update(namespaces, None, "going", Some("finalize"), finalize, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.registry
+            .get(namespaces, None, "going")
+            .await
+            .unwrap_err()
+            .code,
+        404
+    );
+}

@@ -177,6 +177,19 @@ fn check_namespace(
     Ok(())
 }
 
+fn is_namespace(resource: &Resource) -> bool {
+    (resource.group, resource.plural) == ("", "namespaces")
+}
+
+/// A namespace's `spec.finalizers` (the namespace controller's, not `metadata.finalizers`).
+fn spec_finalizers(object: &Value) -> Vec<Value> {
+    object
+        .pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn is_service(resource: &Resource) -> bool {
     (resource.group, resource.plural) == ("", "services")
 }
@@ -500,7 +513,8 @@ impl Registry {
             }
             // The last finalizer removed from an object being deleted: it goes now.
             let finished = meta::meta_str(&new, "deletionTimestamp").is_some()
-                && meta::finalizers(&new).is_empty();
+                && meta::finalizers(&new).is_empty()
+                && !(is_namespace(resource) && !spec_finalizers(&new).is_empty());
             let (had, has) = (allocator::held(&old), allocator::held(&new));
             let has = if finished { Default::default() } else { has };
             let mut txn = Txn::new().when(&key, Condition::ModRevision(kv.mod_revision));
@@ -572,8 +586,13 @@ impl Registry {
                 _ => {}
             }
             let grace = pod_grace_period(resource, &object, options);
+            // A namespace waits for the namespace controller to empty it (`spec.finalizers`).
+            let namespace_held = is_namespace(resource) && !spec_finalizers(&object).is_empty();
+            if namespace_held {
+                object["status"]["phase"] = json!("Terminating");
+            }
             let txn = Txn::new().when(&key, Condition::ModRevision(kv.mod_revision));
-            let (txn, immediate) = if finalizers.is_empty() && grace == 0 {
+            let (txn, immediate) = if finalizers.is_empty() && grace == 0 && !namespace_held {
                 let txn = allocator::held(&object)
                     .iter()
                     .fold(txn, |txn, claim| txn.delete(claim));
@@ -692,6 +711,14 @@ fn merge_update(strategy: &Strategy, old: &Value, body: Value, subresource: Opti
     // A binding's new object was built by the registry itself from the stored one.
     let mut new = if subresource == Some("binding") {
         body
+    } else if subresource == Some("finalize") {
+        let mut new = old.clone();
+        let finalizers = body
+            .pointer("/spec/finalizers")
+            .cloned()
+            .unwrap_or_else(|| json!([]));
+        new["spec"]["finalizers"] = finalizers;
+        new
     } else if subresource == Some("status") {
         let mut new = old.clone();
         if let (Some(map), Some(status)) = (new.as_object_mut(), body.get("status")) {
