@@ -514,7 +514,7 @@ impl Registry {
             // The last finalizer removed from an object being deleted: it goes now.
             let finished = meta::meta_str(&new, "deletionTimestamp").is_some()
                 && meta::finalizers(&new).is_empty()
-                && !(is_namespace(resource) && !spec_finalizers(&new).is_empty());
+                && (!is_namespace(resource) || spec_finalizers(&new).is_empty());
             let (had, has) = (allocator::held(&old), allocator::held(&new));
             let has = if finished { Default::default() } else { has };
             let mut txn = Txn::new().when(&key, Condition::ModRevision(kv.mod_revision));
