@@ -53,10 +53,12 @@ fn ok(body: &Value) -> Response<Body> {
     json_response(200, body, "application/json")
 }
 
-fn text(body: &'static str) -> Response<Body> {
+fn text_response(code: u16, body: String) -> Response<Body> {
     Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from_static(body.as_bytes())).boxed_unsync())
+        .header("x-content-type-options", "nosniff")
+        .body(Full::new(Bytes::from(body)).boxed_unsync())
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed_unsync()))
 }
 
@@ -133,7 +135,9 @@ impl Handler {
                 .ok_or_else(ApiError::path_not_found),
             // kubectl asks for v2 only as protobuf; a 404 sends it to v3, which it prefers.
             Target::OpenApiV2 => Err(ApiError::path_not_found()),
-            Target::Health => Ok(text("ok")),
+            Target::Health(endpoint, check) => {
+                Ok(self.health(&endpoint, check.as_deref(), &query).await)
+            }
             Target::LegacyRoot
             | Target::GroupsRoot
             | Target::Group(_)
@@ -142,6 +146,41 @@ impl Handler {
             Target::Unknown => Err(ApiError::path_not_found()),
         };
         result.unwrap_or_else(|error| error_response(&error))
+    }
+
+    /// `/livez`, `/readyz`, `/healthz` in upstream's shape: `ok`, or with `?verbose` one
+    /// `[+]name ok` line per check and `<endpoint> check passed`; a failing check makes it a 500
+    /// (`[-]name failed: reason withheld`); `/<endpoint>/<check>` runs one check.
+    async fn health(&self, endpoint: &str, only: Option<&str>, query: &Query) -> Response<Body> {
+        let store_ok = self.registry.store().current_revision().await.is_ok();
+        let mut checks = vec![("ping", true), ("log", true), ("etcd", store_ok)];
+        if endpoint != "livez" {
+            checks.push(("informer-sync", self.cache.is_ready()));
+        }
+        if let Some(name) = only {
+            return match checks.iter().find(|(n, _)| *n == name) {
+                Some((_, true)) => text_response(200, "ok".into()),
+                Some((_, false)) => {
+                    text_response(500, "internal server error: check failed".into())
+                }
+                None => error_response(&ApiError::path_not_found()),
+            };
+        }
+        let healthy = checks.iter().all(|(_, ok)| *ok);
+        if !query.flag("verbose") && healthy {
+            return text_response(200, "ok".into());
+        }
+        let mut body = String::new();
+        for (name, ok) in &checks {
+            if *ok {
+                body.push_str(&format!("[+]{name} ok\n"));
+            } else {
+                body.push_str(&format!("[-]{name} failed: reason withheld\n"));
+            }
+        }
+        let verdict = if healthy { "passed" } else { "failed" };
+        body.push_str(&format!("{endpoint} check {verdict}\n"));
+        text_response(if healthy { 200 } else { 500 }, body)
     }
 
     fn discovery(&self, target: &Target, headers: &HeaderMap) -> Result<Response<Body>, ApiError> {

@@ -70,8 +70,8 @@ pub enum Target {
     OpenApiV3(Option<(String, String)>),
     /// `/openapi/v2` (served only as protobuf upstream; not yet here).
     OpenApiV2,
-    /// `/healthz`, `/livez`, `/readyz` (and their sub-checks).
-    Health,
+    /// `/healthz`, `/livez`, `/readyz` (the endpoint, and one named check if the path has one).
+    Health(String, Option<String>),
     /// `/api`.
     LegacyRoot,
     /// `/apis`.
@@ -110,7 +110,12 @@ pub fn parse(method: &http::Method, path: &str, query: &Query) -> Target {
             Target::OpenApiV3(Some(((*group).to_owned(), (*version).to_owned())))
         }
         ["openapi", "v2"] => Target::OpenApiV2,
-        [check, ..] if ["healthz", "livez", "readyz"].contains(check) => Target::Health,
+        [endpoint, rest @ ..] if ["healthz", "livez", "readyz"].contains(endpoint) => {
+            Target::Health(
+                (*endpoint).to_owned(),
+                rest.first().map(|c| (*c).to_owned()),
+            )
+        }
         ["api"] => Target::LegacyRoot,
         ["apis"] => Target::GroupsRoot,
         ["apis", group] => Target::Group((*group).to_owned()),
@@ -323,7 +328,10 @@ mod tests {
                 version: "v1".into()
             }
         );
-        assert_eq!(target(Method::GET, "/readyz/etcd"), Target::Health);
+        assert_eq!(
+            target(Method::GET, "/readyz/etcd"),
+            Target::Health("readyz".into(), Some("etcd".into()))
+        );
         assert_eq!(target(Method::GET, "/nonsense"), Target::Unknown);
     }
 

@@ -315,6 +315,11 @@ impl WatchCache {
         Ok((out, next.max(seq), state.revision))
     }
 
+    /// Whether the cache has listed the store and is following it.
+    pub fn is_ready(&self) -> bool {
+        self.read().ready
+    }
+
     /// A receiver that changes whenever the cache moves.
     pub fn changes(&self) -> watch::Receiver<Position> {
         self.position.clone()

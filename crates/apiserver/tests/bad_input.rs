@@ -221,3 +221,31 @@ async fn a_client_that_accepts_only_protobuf_is_told_406() {
     let response = s.client.request(request).await.unwrap();
     assert_eq!(response.status().as_u16(), 406);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_endpoints_answer_in_upstreams_shape() {
+    let s = server().await;
+    let get = |path: &'static str| {
+        let s = &s;
+        async move {
+            let request = http::Request::builder()
+                .uri(format!("{}{path}", s.base))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let response = s.client.request(request).await.unwrap();
+            let code = response.status().as_u16();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (code, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    assert_eq!(get("/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(get("/livez/etcd").await, (200, "ok".to_owned()));
+    let (code, verbose) = get("/readyz?verbose").await;
+    assert_eq!(code, 200);
+    assert!(
+        verbose.starts_with("[+]ping ok\n") && verbose.contains("[+]etcd ok\n"),
+        "{verbose}"
+    );
+    assert!(verbose.ends_with("readyz check passed\n"), "{verbose}");
+    assert_eq!(get("/livez/nonsense").await.0, 404);
+}
