@@ -5,7 +5,9 @@
 //!   kind, scope, verbs, short names, categories and subresources.
 //! - [`selector`]: label and field selectors, parsed and matched as upstream does.
 //! - [`strategic`]: strategic merge patch.
+//! - [`protobuf`]: Kubernetes protobuf request bodies read into JSON.
 
 pub mod catalogue;
+pub mod protobuf;
 pub mod selector;
 pub mod strategic;

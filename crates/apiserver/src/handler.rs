@@ -517,6 +517,16 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
         "application/yaml" => serde_yaml::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!("couldn't get version/kind; yaml parse error: {e}"))
         }),
+        "application/vnd.kubernetes.protobuf" => {
+            gantry_api::protobuf::decode(body).map_err(|e| match e {
+                gantry_api::protobuf::ProtobufError::Unsupported(_) => {
+                    ApiError::unsupported_media_type_because(&e.to_string())
+                }
+                gantry_api::protobuf::ProtobufError::Malformed(_) => {
+                    ApiError::bad_request(e.to_string())
+                }
+            })
+        }
         other => Err(ApiError::unsupported_media_type(other)),
     }
 }

@@ -221,6 +221,11 @@ impl ApiError {
         )
     }
 
+    /// 415 with a specific reason.
+    pub fn unsupported_media_type_because(detail: &str) -> Self {
+        Self::new(415, "UnsupportedMediaType", detail.to_owned())
+    }
+
     /// 413: a body over the limit.
     pub fn too_large(limit: usize) -> Self {
         Self::new(

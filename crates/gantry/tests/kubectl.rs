@@ -147,6 +147,42 @@ fn scenario(minor: u32) {
         );
     }
 
+    // Typed create commands: kubectl 1.32+ sends these bodies as protobuf.
+    assert!(
+        k.ok(&["create", "namespace", "typed"])
+            .contains("namespace/typed created")
+    );
+    k.ok(&[
+        "-n",
+        "typed",
+        "create",
+        "configmap",
+        "c",
+        "--from-literal=a=b",
+    ]);
+    k.ok(&[
+        "-n",
+        "typed",
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "--from-literal=p=q",
+    ]);
+    k.ok(&["-n", "typed", "create", "serviceaccount", "robot"]);
+    let data = k.ok(&["-n", "typed", "get", "cm", "c", "-o", "jsonpath={.data.a}"]);
+    assert_eq!(data, "b");
+    let secret = k.ok(&[
+        "-n",
+        "typed",
+        "get",
+        "secret",
+        "s",
+        "-o",
+        "jsonpath={.data.p}",
+    ]);
+    assert_eq!(secret, "cQ==");
+
     let manifest = dir.path().join("objects.yaml");
     std::fs::write(&manifest, OBJECTS).unwrap();
     let created = k.ok(&["create", "-f", manifest.to_str().unwrap()]);
