@@ -37,6 +37,12 @@ enum Kind {
     IntOmitZero,
     /// A pointer boolean: shown whenever present.
     Bool,
+    /// A plain boolean: false is omitted.
+    BoolOmitFalse,
+    /// An `intstr.IntOrString` message, shown as a number or a string.
+    IntOrStr,
+    /// A `map<string, resource.Quantity>`, quantities shown as strings.
+    MapQuantity,
     /// A `metav1.Time`, shown as RFC 3339; the zero time is omitted.
     Time,
     /// A nested message.
@@ -51,7 +57,9 @@ enum Kind {
 #[derive(Debug)]
 struct Message(&'static [(u32, &'static str, Kind, bool)]);
 
-use Kind::{Bool, Int, IntOmitZero, MapBytes, MapStr, Msg, Str, Time};
+use Kind::{
+    Bool, BoolOmitFalse, Int, IntOmitZero, IntOrStr, MapBytes, MapQuantity, MapStr, Msg, Str, Time,
+};
 
 static OWNER_REFERENCE: Message = Message(&[
     (5, "apiVersion", Str, false),
@@ -118,12 +126,159 @@ static SERVICE_ACCOUNT: Message = Message(&[
     (4, "automountServiceAccountToken", Bool, false),
 ]);
 
+static LABEL_SELECTOR_REQUIREMENT: Message = Message(&[
+    (1, "key", Str, false),
+    (2, "operator", Str, false),
+    (3, "values", Str, true),
+]);
+static LABEL_SELECTOR: Message = Message(&[
+    (1, "matchLabels", MapStr, false),
+    (
+        2,
+        "matchExpressions",
+        Msg(&LABEL_SELECTOR_REQUIREMENT),
+        true,
+    ),
+]);
+static CONTAINER_PORT: Message = Message(&[
+    (1, "name", Str, false),
+    (2, "hostPort", IntOmitZero, false),
+    (3, "containerPort", IntOmitZero, false),
+    (4, "protocol", Str, false),
+    (5, "hostIP", Str, false),
+]);
+static ENV_VAR: Message = Message(&[(1, "name", Str, false), (2, "value", Str, false)]);
+static RESOURCES: Message = Message(&[
+    (1, "limits", MapQuantity, false),
+    (2, "requests", MapQuantity, false),
+]);
+static CONTAINER: Message = Message(&[
+    (1, "name", Str, false),
+    (2, "image", Str, false),
+    (3, "command", Str, true),
+    (4, "args", Str, true),
+    (5, "workingDir", Str, false),
+    (6, "ports", Msg(&CONTAINER_PORT), true),
+    (7, "env", Msg(&ENV_VAR), true),
+    (8, "resources", Msg(&RESOURCES), false),
+    (13, "terminationMessagePath", Str, false),
+    (14, "imagePullPolicy", Str, false),
+    (16, "stdin", BoolOmitFalse, false),
+    (17, "stdinOnce", BoolOmitFalse, false),
+    (18, "tty", BoolOmitFalse, false),
+    (20, "terminationMessagePolicy", Str, false),
+]);
+static POD_SPEC: Message = Message(&[
+    (2, "containers", Msg(&CONTAINER), true),
+    (3, "restartPolicy", Str, false),
+    (4, "terminationGracePeriodSeconds", Int, false),
+    (5, "activeDeadlineSeconds", Int, false),
+    (6, "dnsPolicy", Str, false),
+    (7, "nodeSelector", MapStr, false),
+    (8, "serviceAccountName", Str, false),
+    (10, "nodeName", Str, false),
+    (11, "hostNetwork", BoolOmitFalse, false),
+    (15, "imagePullSecrets", Msg(&LOCAL_OBJECT_REFERENCE), true),
+    (16, "hostname", Str, false),
+    (17, "subdomain", Str, false),
+    (19, "schedulerName", Str, false),
+    (20, "initContainers", Msg(&CONTAINER), true),
+    (24, "priorityClassName", Str, false),
+    (30, "enableServiceLinks", Bool, false),
+]);
+static POD_TEMPLATE_SPEC: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&POD_SPEC), false),
+]);
+static ROLLING_UPDATE_DEPLOYMENT: Message = Message(&[
+    (1, "maxUnavailable", IntOrStr, false),
+    (2, "maxSurge", IntOrStr, false),
+]);
+static DEPLOYMENT_STRATEGY: Message = Message(&[
+    (1, "type", Str, false),
+    (2, "rollingUpdate", Msg(&ROLLING_UPDATE_DEPLOYMENT), false),
+]);
+static DEPLOYMENT_SPEC: Message = Message(&[
+    (1, "replicas", Int, false),
+    (2, "selector", Msg(&LABEL_SELECTOR), false),
+    (3, "template", Msg(&POD_TEMPLATE_SPEC), false),
+    (4, "strategy", Msg(&DEPLOYMENT_STRATEGY), false),
+    (5, "minReadySeconds", IntOmitZero, false),
+    (6, "revisionHistoryLimit", Int, false),
+    (7, "paused", BoolOmitFalse, false),
+    (9, "progressDeadlineSeconds", Int, false),
+]);
+static DEPLOYMENT: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&DEPLOYMENT_SPEC), false),
+]);
+static SERVICE_PORT: Message = Message(&[
+    (1, "name", Str, false),
+    (2, "protocol", Str, false),
+    (3, "port", IntOmitZero, false),
+    (4, "targetPort", IntOrStr, false),
+    (5, "nodePort", IntOmitZero, false),
+    (6, "appProtocol", Str, false),
+]);
+static SERVICE_SPEC: Message = Message(&[
+    (1, "ports", Msg(&SERVICE_PORT), true),
+    (2, "selector", MapStr, false),
+    (3, "clusterIP", Str, false),
+    (4, "type", Str, false),
+    (5, "externalIPs", Str, true),
+    (7, "sessionAffinity", Str, false),
+    (10, "externalName", Str, false),
+    (18, "clusterIPs", Str, true),
+]);
+static SERVICE: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&SERVICE_SPEC), false),
+]);
+static JOB_SPEC: Message = Message(&[
+    (1, "parallelism", Int, false),
+    (2, "completions", Int, false),
+    (3, "activeDeadlineSeconds", Int, false),
+    (4, "selector", Msg(&LABEL_SELECTOR), false),
+    (5, "manualSelector", Bool, false),
+    (6, "template", Msg(&POD_TEMPLATE_SPEC), false),
+    (7, "backoffLimit", Int, false),
+    (8, "ttlSecondsAfterFinished", Int, false),
+    (9, "completionMode", Str, false),
+    (10, "suspend", Bool, false),
+]);
+static JOB: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&JOB_SPEC), false),
+]);
+static JOB_TEMPLATE_SPEC: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&JOB_SPEC), false),
+]);
+static CRON_JOB_SPEC: Message = Message(&[
+    (1, "schedule", Str, false),
+    (2, "startingDeadlineSeconds", Int, false),
+    (3, "concurrencyPolicy", Str, false),
+    (4, "suspend", Bool, false),
+    (5, "jobTemplate", Msg(&JOB_TEMPLATE_SPEC), false),
+    (6, "successfulJobsHistoryLimit", Int, false),
+    (7, "failedJobsHistoryLimit", Int, false),
+    (8, "timeZone", Str, false),
+]);
+static CRON_JOB: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&CRON_JOB_SPEC), false),
+]);
+
 fn schema(api_version: &str, kind: &str) -> Option<&'static Message> {
     match (api_version, kind) {
         ("v1", "Namespace") => Some(&NAMESPACE),
         ("v1", "ConfigMap") => Some(&CONFIG_MAP),
         ("v1", "Secret") => Some(&SECRET),
         ("v1", "ServiceAccount") => Some(&SERVICE_ACCOUNT),
+        ("v1", "Service") => Some(&SERVICE),
+        ("apps/v1", "Deployment") => Some(&DEPLOYMENT),
+        ("batch/v1", "Job") => Some(&JOB),
+        ("batch/v1", "CronJob") => Some(&CRON_JOB),
         _ => None,
     }
 }
@@ -180,7 +335,7 @@ fn read(message: &Message, bytes: &[u8]) -> Result<Map<String, Value>> {
             continue;
         };
         match (kind, repeated) {
-            (MapStr | MapBytes, _) => {
+            (MapStr | MapBytes | MapQuantity, _) => {
                 let map = out.entry(name).or_insert_with(|| json!({}));
                 if let (Some(map), Value::Array(pair)) = (map.as_object_mut(), value)
                     && let [Value::String(k), v] = pair.as_slice()
@@ -214,6 +369,23 @@ fn value(kind: Kind, wire: Wire<'_>) -> Result<Option<Value>> {
         (Int, Wire::Varint(v)) => Some(json!(v as i64)),
         (IntOmitZero, Wire::Varint(v)) => (v != 0).then(|| json!(v as i64)),
         (Bool, Wire::Varint(v)) => Some(json!(v != 0)),
+        (BoolOmitFalse, Wire::Varint(v)) => (v != 0).then_some(Value::Bool(true)),
+        (IntOrStr, Wire::Bytes(b)) => {
+            let (mut is_string, mut number, mut text) = (false, 0i64, String::new());
+            for f in Fields(b) {
+                match f? {
+                    (1, Wire::Varint(t)) => is_string = t == 1,
+                    (2, Wire::Varint(v)) => number = v as i32 as i64,
+                    (3, Wire::Bytes(v)) => text = utf8(v)?,
+                    _ => {}
+                }
+            }
+            Some(if is_string {
+                json!(text)
+            } else {
+                json!(number)
+            })
+        }
         (Time, Wire::Bytes(b)) => {
             let mut seconds = 0i64;
             for f in Fields(b) {
@@ -224,12 +396,19 @@ fn value(kind: Kind, wire: Wire<'_>) -> Result<Option<Value>> {
             (seconds > 0).then(|| json!(rfc3339(seconds as u64)))
         }
         (Msg(message), Wire::Bytes(b)) => Some(Value::Object(read(message, b)?)),
-        (MapStr | MapBytes, Wire::Bytes(b)) => {
+        (MapStr | MapBytes | MapQuantity, Wire::Bytes(b)) => {
             let (mut key, mut val) = (String::new(), Value::String(String::new()));
             for f in Fields(b) {
                 match (f?, kind) {
                     ((1, Wire::Bytes(k)), _) => key = utf8(k)?,
                     ((2, Wire::Bytes(v)), MapStr) => val = json!(utf8(v)?),
+                    ((2, Wire::Bytes(quantity)), MapQuantity) => {
+                        for q in Fields(quantity) {
+                            if let (1, Wire::Bytes(text)) = q? {
+                                val = json!(utf8(text)?);
+                            }
+                        }
+                    }
                     ((2, Wire::Bytes(v)), _) => {
                         val = json!(base64::engine::general_purpose::STANDARD.encode(v))
                     }
@@ -238,8 +417,10 @@ fn value(kind: Kind, wire: Wire<'_>) -> Result<Option<Value>> {
             }
             Some(json!([key, val]))
         }
-        (Str | Time | Msg(_) | MapStr | MapBytes, _) => return Err(bad("length-delimited")),
-        (Int | IntOmitZero | Bool, _) => return Err(bad("varint")),
+        (Str | Time | Msg(_) | MapStr | MapBytes | MapQuantity | IntOrStr, _) => {
+            return Err(bad("length-delimited"));
+        }
+        (Int | IntOmitZero | Bool | BoolOmitFalse, _) => return Err(bad("varint")),
     })
 }
 
@@ -394,7 +575,7 @@ mod tests {
 
     #[test]
     fn unknown_kinds_and_broken_bodies_are_refused() {
-        let type_meta = [field(1, b"apps/v1"), field(2, b"Deployment")].concat();
+        let type_meta = [field(1, b"apps/v1"), field(2, b"StatefulSet")].concat();
         let body = [b"k8s\0".to_vec(), field(1, &type_meta)].concat();
         assert!(matches!(decode(&body), Err(ProtobufError::Unsupported(_))));
         assert!(matches!(

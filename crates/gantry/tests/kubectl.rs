@@ -170,6 +170,45 @@ fn scenario(minor: u32) {
         "--from-literal=p=q",
     ]);
     k.ok(&["-n", "typed", "create", "serviceaccount", "robot"]);
+    k.ok(&[
+        "-n",
+        "typed",
+        "create",
+        "deployment",
+        "d",
+        "--image=busybox",
+        "--replicas=2",
+        "--port=80",
+    ]);
+    let replicas = k.ok(&[
+        "-n",
+        "typed",
+        "get",
+        "deploy",
+        "d",
+        "-o",
+        "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].ports[0].containerPort}",
+    ]);
+    assert_eq!(replicas, "2 80");
+    k.ok(&[
+        "-n",
+        "typed",
+        "expose",
+        "deployment",
+        "d",
+        "--port=81",
+        "--target-port=80",
+    ]);
+    let port = k.ok(&[
+        "-n",
+        "typed",
+        "get",
+        "svc",
+        "d",
+        "-o",
+        "jsonpath={.spec.ports[0].targetPort}",
+    ]);
+    assert_eq!(port, "80");
     let data = k.ok(&["-n", "typed", "get", "cm", "c", "-o", "jsonpath={.data.a}"]);
     assert_eq!(data, "b");
     let secret = k.ok(&[
