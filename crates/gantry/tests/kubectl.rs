@@ -127,9 +127,18 @@ fn header(table: &str) -> Vec<&str> {
         .collect()
 }
 
-fn scenario(minor: u32) {
+/// Which store the server under test runs on.
+enum Backend {
+    Embedded,
+    Etcd(gantry_testkit::etcd::EtcdServer),
+}
+
+fn scenario(minor: u32, backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let server = match &backend {
+        Backend::Embedded => Server::start(dir.path(), &[]),
+        Backend::Etcd(etcd) => Server::start(dir.path(), &["--etcd-servers", etcd.endpoint()]),
+    };
     let k = Kubectl::new(minor, &server.kubeconfig);
 
     let version = k.ok(&["version"]);
@@ -495,10 +504,19 @@ fn scenario(minor: u32) {
 
 #[test]
 fn kubectl_1_33_drives_crud_tables_selectors_paging_watch_and_scale() {
-    scenario(33);
+    scenario(33, Backend::Embedded);
 }
 
 #[test]
 fn kubectl_1_32_passes_the_same_scenario() {
-    scenario(32);
+    scenario(32, Backend::Embedded);
+}
+
+#[test]
+fn the_same_scenario_passes_with_the_api_server_on_a_real_etcd() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let etcd = runtime
+        .block_on(gantry_testkit::etcd::EtcdServer::start())
+        .expect("start etcd");
+    scenario(33, Backend::Etcd(etcd));
 }
