@@ -6,8 +6,10 @@
 //! - [`selector`]: label and field selectors, parsed and matched as upstream does.
 //! - [`strategic`]: strategic merge patch.
 //! - [`protobuf`]: Kubernetes protobuf request bodies read into JSON.
+//! - [`time`]: RFC 3339 timestamps.
 
 pub mod catalogue;
 pub mod protobuf;
 pub mod selector;
 pub mod strategic;
+pub mod time;

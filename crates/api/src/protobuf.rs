@@ -393,7 +393,7 @@ fn value(kind: Kind, wire: Wire<'_>) -> Result<Option<Value>> {
                     seconds = v as i64;
                 }
             }
-            (seconds > 0).then(|| json!(rfc3339(seconds as u64)))
+            (seconds > 0).then(|| json!(crate::time::rfc3339(seconds as u64)))
         }
         (Msg(message), Wire::Bytes(b)) => Some(Value::Object(read(message, b)?)),
         (MapStr | MapBytes | MapQuantity, Wire::Bytes(b)) => {
@@ -422,26 +422,6 @@ fn value(kind: Kind, wire: Wire<'_>) -> Result<Option<Value>> {
         }
         (Int | IntOmitZero | Bool | BoolOmitFalse, _) => return Err(bad("varint")),
     })
-}
-
-fn rfc3339(secs: u64) -> String {
-    // Days/civil conversion (Howard Hinnant's public-domain algorithm).
-    let days = (secs / 86_400) as i64 + 719_468;
-    let rem = secs % 86_400;
-    let era = days.div_euclid(146_097);
-    let doe = days.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
 }
 
 /// A field's payload on the wire.

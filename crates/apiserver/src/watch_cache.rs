@@ -225,19 +225,8 @@ impl WatchCache {
         namespace: Option<&str>,
         options: &ListOptions,
     ) -> (Vec<Cached>, i64) {
-        let prefix = prefix(resource, namespace);
-        let state = self.read();
-        let items = state
-            .objects
-            .range::<str, _>((
-                std::ops::Bound::Included(prefix.as_str()),
-                std::ops::Bound::Unbounded,
-            ))
-            .take_while(|(k, _)| k.starts_with(prefix.as_str()))
-            .filter(|(_, c)| options.matches(resource, &c.attrs))
-            .map(|(_, c)| c.clone())
-            .collect();
-        (items, state.revision)
+        let (items, revision, _, _) = self.snapshot(resource, namespace, options);
+        (items, revision)
     }
 
     /// Where a watch from `revision` starts: the sequence of the first event after it, or a

@@ -157,31 +157,24 @@ async fn writer(
 ) -> anyhow::Result<Vec<Duration>> {
     let mut latencies = Vec::with_capacity(keys.len() * (1 + updates));
     let mut previous: Option<(String, i64)> = None;
+    // After each create (and once at the end) the key created before gets its updates.
     for key in keys.into_iter().map(Some).chain([None]) {
-        if let Some(key) = key {
-            let txn = Txn::new()
-                .when(&key, Condition::Absent)
-                .put(&key, value(value_bytes, base));
-            let (response, took) = timed(store.txn(txn)).await;
-            let response = response?;
-            if !response.succeeded {
-                bail!("create of {key} conflicted");
-            }
-            latencies.push(took);
-            if let Some((prev_key, mut revision)) = previous.replace((key, response.revision)) {
-                for _ in 0..updates {
-                    revision = update(
-                        store,
-                        &prev_key,
-                        revision,
-                        value_bytes,
-                        base,
-                        &mut latencies,
-                    )
-                    .await?;
+        let created = match key {
+            Some(key) => {
+                let txn = Txn::new()
+                    .when(&key, Condition::Absent)
+                    .put(&key, value(value_bytes, base));
+                let (response, took) = timed(store.txn(txn)).await;
+                let response = response?;
+                if !response.succeeded {
+                    bail!("create of {key} conflicted");
                 }
+                latencies.push(took);
+                Some((key, response.revision))
             }
-        } else if let Some((prev_key, mut revision)) = previous.take() {
+            None => None,
+        };
+        if let Some((prev_key, mut revision)) = std::mem::replace(&mut previous, created) {
             for _ in 0..updates {
                 revision = update(
                     store,
