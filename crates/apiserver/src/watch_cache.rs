@@ -24,8 +24,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How many recent events are kept for watchers to resume from.
-pub const EVENT_CAPACITY: usize = 100_000;
+/// How many recent events are kept for watchers to resume from (bounding memory: a watcher
+/// further behind than this re-lists, as upstream's cacher makes it).
+pub const EVENT_CAPACITY: usize = 25_000;
 
 /// How long a watcher's client may stop reading before the watch is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);

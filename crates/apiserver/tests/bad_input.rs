@@ -195,6 +195,29 @@ async fn each_mistake_gets_upstreams_status_and_nothing_is_stored() {
         .await;
     bad_request(&dry);
 
+    // Shapes the registry would otherwise index into: refused, never a panic.
+    let services = "/api/v1/namespaces/default/services";
+    bad_request(
+        &s.post(services, r#"{"metadata":{"name":"s"},"spec":"x"}"#)
+            .await,
+    );
+    bad_request(&s.post(CONFIGMAPS, r#"{"metadata":["x"]}"#).await);
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    bad_request(
+        &s.post(deployments, r#"{"metadata":{"name":"d"},"spec":5}"#)
+            .await,
+    );
+    let kubernetes = "/api/v1/namespaces/default/services/kubernetes";
+    let patched = s
+        .call(
+            "PATCH",
+            kubernetes,
+            "application/merge-patch+json",
+            r#"{"spec":"x"}"#,
+        )
+        .await;
+    bad_request(&patched);
+
     // After all of that, the server still works and stored nothing.
     let (code, list) = s.call("GET", CONFIGMAPS, "application/json", "").await;
     assert_eq!((code, list["items"].clone()), (200, json!([])));

@@ -115,6 +115,17 @@ pub(super) fn apply_patch(
     }
 }
 
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 /// Checks `apiVersion`/`kind` against the URL (filling them in when absent) and that the body
 /// is an object.
 fn check_type(resource: &Resource, object: &mut Value) -> Result<(), ApiError> {
@@ -123,6 +134,22 @@ fn check_type(resource: &Resource, object: &mut Value) -> Result<(), ApiError> {
             "the request body must be a JSON object",
         ));
     };
+    // Upstream's typed decoding refuses these shapes with a 400; the registry relies on them.
+    for field in ["metadata", "spec", "status"] {
+        match map.get(field) {
+            None | Some(Value::Object(_) | Value::Null) => {}
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "json: cannot unmarshal {} into Go struct field {}.{field} of type object",
+                    json_type(other),
+                    resource.kind
+                )));
+            }
+        }
+    }
+    if map.get("metadata").is_some_and(Value::is_null) {
+        map.remove("metadata");
+    }
     let want_version = resource.api_version();
     match map.get("apiVersion").and_then(Value::as_str) {
         None | Some("") => {
