@@ -2,6 +2,7 @@
 
 use crate::handler::{Body, Handler, MAX_BODY_BYTES, error_response};
 use crate::status::ApiError;
+use futures::FutureExt;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -56,13 +57,22 @@ async fn handle(handler: &Handler, request: Request<Incoming>) -> Response<Body>
         }
     };
     drop(_enter);
-    handler
-        .serve(
-            &parts.method,
-            parts.uri.path(),
-            parts.uri.query(),
-            &parts.headers,
-            body,
-        )
-        .await
+    // Upstream's panic-recovery filter: a bug while serving one request answers that request
+    // with a 500 and is logged; the connection and the server carry on.
+    let serving = handler.serve(
+        &parts.method,
+        parts.uri.path(),
+        parts.uri.query(),
+        &parts.headers,
+        body,
+    );
+    match std::panic::AssertUnwindSafe(serving).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(method = %parts.method, path = parts.uri.path(), "panic while serving a request");
+            error_response(&ApiError::internal(
+                "the server failed while handling the request; see its log",
+            ))
+        }
+    }
 }
