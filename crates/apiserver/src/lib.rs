@@ -8,6 +8,7 @@
 
 pub mod allocator;
 pub mod bootstrap;
+pub mod defaulting;
 pub mod discovery;
 pub mod fields;
 pub mod handler;

@@ -297,6 +297,7 @@ impl Registry {
         let strategy = Self::strategy(resource);
         check_type(resource, &mut object)?;
         check_namespace(resource, &mut object, namespace)?;
+        crate::defaulting::apply(resource.group, resource.kind, &mut object);
         if resource_version(&object)?.is_some() {
             return Err(ApiError::bad_request(
                 "resourceVersion should not be set on objects to be created",
@@ -502,6 +503,7 @@ impl Registry {
                 ));
             }
             let mut new = merge_update(&strategy, &old, body, subresource);
+            crate::defaulting::apply(resource.group, resource.kind, &mut new);
             if is_service(resource) && subresource.is_none() {
                 allocator::prepare_service(&self.ranges, &mut new, Some(&old))?;
             }
