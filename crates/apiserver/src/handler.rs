@@ -577,11 +577,21 @@ impl CachedList {
         let size = head.len() + self.items.iter().map(|i| i.item.len() + 1).sum::<usize>() + 2;
         let mut body = Vec::with_capacity(size);
         body.extend_from_slice(head.as_bytes());
+        let convert = crate::convert::converts(resource);
         for (i, item) in self.items.iter().enumerate() {
             if i > 0 {
                 body.push(b',');
             }
-            body.extend_from_slice(&item.item);
+            if convert {
+                let mut value = item.value(resource);
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("apiVersion");
+                    map.remove("kind");
+                }
+                body.extend_from_slice(&serde_json::to_vec(&value).unwrap_or_default());
+            } else {
+                body.extend_from_slice(&item.item);
+            }
         }
         body.extend_from_slice(b"]}");
         Response::builder()

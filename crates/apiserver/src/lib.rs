@@ -8,6 +8,7 @@
 
 pub mod allocator;
 pub mod bootstrap;
+pub mod convert;
 pub mod defaulting;
 pub mod discovery;
 pub mod fields;

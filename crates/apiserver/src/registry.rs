@@ -29,10 +29,9 @@ pub struct Registry {
 
 /// The store key prefix of a resource in a namespace (or of every object of the resource).
 pub fn prefix(resource: &Resource, namespace: Option<&str>) -> String {
-    let group = if resource.group.is_empty() {
-        "core"
-    } else {
-        resource.group
+    let group = match crate::convert::storage_group(resource) {
+        "" => "core",
+        group => group,
     };
     match namespace {
         Some(ns) if resource.namespaced => format!("/registry/{group}/{}/{ns}/", resource.plural),
@@ -49,6 +48,7 @@ pub fn key(resource: &Resource, namespace: Option<&str>, name: &str) -> String {
 pub fn decode(resource: &Resource, kv: &KeyValue) -> Result<Value, ApiError> {
     let mut object: Value = serde_json::from_slice(&kv.value)
         .map_err(|e| ApiError::internal(format!("stored object {} is not JSON: {e}", kv.key)))?;
+    crate::convert::from_storage(resource, &mut object);
     stamp(resource, &mut object, kv.mod_revision);
     Ok(object)
 }
@@ -66,8 +66,9 @@ fn stamp(resource: &Resource, object: &mut Value, revision: i64) {
 }
 
 /// The bytes stored for an object: everything but its `resourceVersion`, which the store keeps.
-fn encode(object: &Value) -> Result<Vec<u8>, ApiError> {
+fn encode(resource: &Resource, object: &Value) -> Result<Vec<u8>, ApiError> {
     let mut stored = object.clone();
+    crate::convert::to_storage(resource, &mut stored);
     meta::remove_meta(&mut stored, "resourceVersion");
     serde_json::to_vec(&stored).map_err(|e| ApiError::internal(e.to_string()))
 }

@@ -113,8 +113,13 @@ impl Cached {
         Self::new(serde_json::from_slice(&kv.value).ok()?, revision)
     }
 
-    /// The object as the given resource version serves it (`apiVersion` and `kind` first).
+    /// The object as the given resource version serves it (`apiVersion` and `kind` first):
+    /// the shared bytes with the type spliced in, or a converted copy for a resource served in
+    /// another shape than it is stored in.
     pub fn typed_bytes(&self, resource: &Resource) -> Bytes {
+        if crate::convert::converts(resource) {
+            return Bytes::from(serde_json::to_vec(&self.value(resource)).unwrap_or_default());
+        }
         let head = format!(
             r#"{{"apiVersion":"{}","kind":"{}""#,
             resource.api_version(),
@@ -132,9 +137,10 @@ impl Cached {
         Bytes::from(out)
     }
 
-    /// The whole object, parsed (for Tables).
+    /// The whole object as the resource serves it, parsed.
     pub fn value(&self, resource: &Resource) -> Value {
         let mut value: Value = serde_json::from_slice(&self.item).unwrap_or_else(|_| json!({}));
+        crate::convert::from_storage(resource, &mut value);
         if let Some(map) = value.as_object_mut() {
             map.insert("apiVersion".into(), json!(resource.api_version()));
             map.insert("kind".into(), json!(resource.kind));

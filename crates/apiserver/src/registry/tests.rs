@@ -827,3 +827,48 @@ async fn a_namespace_terminates_until_its_finalizers_are_cleared() {
         404
     );
 }
+
+#[tokio::test]
+async fn an_event_written_through_either_api_is_read_through_both() {
+    let f = fixture().await;
+    let core = res("", "events");
+    let modern = catalogue::find("events.k8s.io", "v1", "events").unwrap();
+    let body = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e1"},
+        "regarding": {"kind": "Pod", "namespace": "default", "name": "web"}, "note": "Pulled image",
+        "reason": "Pulled", "type": "Normal", "action": "Pull", "reportingController": "kubelet",
+        "reportingInstance": "node-1", "eventTime": "2026-11-22T10:00:00.000000Z"});
+    f.registry
+        .create(modern, Some("default"), body, false)
+        .await
+        .unwrap();
+    let as_core = f.registry.get(core, Some("default"), "e1").await.unwrap();
+    assert_eq!(
+        (as_core["apiVersion"].as_str(), as_core["message"].as_str()),
+        (Some("v1"), Some("Pulled image"))
+    );
+    assert_eq!(as_core["involvedObject"]["name"], "web");
+    let by_object = f
+        .registry
+        .list(
+            core,
+            Some("default"),
+            &ListOptions::parse(
+                core,
+                &Query::parse(Some("fieldSelector=involvedObject.name%3Dweb")),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        by_object["items"].as_array().unwrap().len(),
+        1,
+        "kubectl describe finds it"
+    );
+    let as_modern = f.registry.get(modern, Some("default"), "e1").await.unwrap();
+    assert_eq!(
+        (as_modern["apiVersion"].as_str(), as_modern["note"].as_str()),
+        (Some("events.k8s.io/v1"), Some("Pulled image"))
+    );
+    assert!(as_modern.get("message").is_none());
+}

@@ -367,7 +367,7 @@ impl Registry {
             for claim in &claims {
                 txn = txn.when(claim, Condition::Absent);
             }
-            let mut txn = txn.put(&key, encode(&candidate)?);
+            let mut txn = txn.put(&key, encode(resource, &candidate)?);
             for claim in &claims {
                 txn = txn.put(claim, key.clone());
             }
@@ -556,7 +556,7 @@ impl Registry {
             let txn = if finished {
                 txn.delete(&key)
             } else {
-                txn.put(&key, encode(&new)?)
+                txn.put(&key, encode(resource, &new)?)
             };
             let response = self.store.txn(txn).await?;
             if response.succeeded {
@@ -636,7 +636,7 @@ impl Registry {
                     meta::set_meta(&mut object, "deletionGracePeriodSeconds", json!(grace));
                 }
                 meta::set_meta(&mut object, "finalizers", json!(finalizers));
-                (txn.put(&key, encode(&object)?), false)
+                (txn.put(&key, encode(resource, &object)?), false)
             };
             if dry_run {
                 return Ok(deleted_response(resource, &object, immediate));
