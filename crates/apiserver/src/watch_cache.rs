@@ -324,12 +324,19 @@ impl WatchCache {
 
 /// Lists and follows the store forever, re-listing after a compaction or a broken watch.
 async fn feed(state: Arc<RwLock<State>>, store: Arc<dyn Store>, tx: watch::Sender<Position>) {
+    // Back off while the store is unreachable, so an outage is not a busy loop of warnings.
+    let mut delay = Duration::from_millis(200);
     loop {
+        let started = tokio::time::Instant::now();
         match follow(&state, &*store, &tx).await {
             Ok(()) => return, // the store closed: the process is shutting down
             Err(error) => {
-                tracing::warn!(%error, "watch cache lost the store watch; re-listing");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                if started.elapsed() > Duration::from_secs(30) {
+                    delay = Duration::from_millis(200); // it had been working: start over
+                }
+                tracing::warn!(%error, retry_in = ?delay, "watch cache lost the store watch; re-listing");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
     }
