@@ -156,11 +156,11 @@ fn hpa_from_storage(map: &mut Map<String, Value>) {
     for (key, value) in [
         (
             METRICS_ANNOTATION,
-            (!other_metrics.is_empty()).then(|| Value::Array(other_metrics)),
+            (!other_metrics.is_empty()).then_some(Value::Array(other_metrics)),
         ),
         (
             CURRENT_METRICS_ANNOTATION,
-            (!other_current.is_empty()).then(|| Value::Array(other_current)),
+            (!other_current.is_empty()).then_some(Value::Array(other_current)),
         ),
         (
             CONDITIONS_ANNOTATION,
