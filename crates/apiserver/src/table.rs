@@ -2,6 +2,8 @@
 //! `kubectl get` shows), rows carrying `PartialObjectMetadata` (or the whole object with
 //! `includeObject=Object`).
 
+mod kinds;
+
 use crate::meta;
 use gantry_api::catalogue::Resource;
 use serde_json::{Value, json};
@@ -257,7 +259,8 @@ fn columns(resource: &Resource) -> Vec<Column> {
                 "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
             ),
         ],
-        _ => vec![NAME, AGE],
+        (group, plural) => kinds::printer(group, plural, None)
+            .map_or_else(|| vec![NAME, AGE], |(columns, _)| columns),
     }
 }
 
@@ -441,7 +444,8 @@ fn cells(resource: &Resource, object: &Value) -> Vec<Value> {
                 json!(s("/status/nodeInfo/containerRuntimeVersion")),
             ]
         }
-        _ => vec![name, age],
+        (group, plural) => kinds::printer(group, plural, Some(object))
+            .map_or_else(|| vec![name, age], |(_, cells)| cells),
     }
 }
 
