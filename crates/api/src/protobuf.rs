@@ -8,7 +8,9 @@
 //! empty messages are dropped as Go's JSON `omitempty` would drop them.
 //!
 //! Kinds without a schema here are refused (the API server answers 415): the schemas cover what
-//! kubectl's `create` subcommands send first and grow kind by kind.
+//! kubectl's `create` subcommands send (namespaces, configmaps, secrets, service accounts,
+//! services, deployments, jobs, cronjobs, RBAC roles and bindings, priority classes) and grow
+//! kind by kind.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -269,6 +271,48 @@ static CRON_JOB: Message = Message(&[
     (2, "spec", Msg(&CRON_JOB_SPEC), false),
 ]);
 
+static POLICY_RULE: Message = Message(&[
+    (1, "verbs", Str, true),
+    (2, "apiGroups", Str, true),
+    (3, "resources", Str, true),
+    (4, "resourceNames", Str, true),
+    (5, "nonResourceURLs", Str, true),
+]);
+static ROLE: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "rules", Msg(&POLICY_RULE), true),
+]);
+static AGGREGATION_RULE: Message =
+    Message(&[(1, "clusterRoleSelectors", Msg(&LABEL_SELECTOR), true)]);
+static CLUSTER_ROLE: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "rules", Msg(&POLICY_RULE), true),
+    (3, "aggregationRule", Msg(&AGGREGATION_RULE), false),
+]);
+static SUBJECT: Message = Message(&[
+    (1, "kind", Str, false),
+    (2, "apiGroup", Str, false),
+    (3, "name", Str, false),
+    (4, "namespace", Str, false),
+]);
+static ROLE_REF: Message = Message(&[
+    (1, "apiGroup", Str, false),
+    (2, "kind", Str, false),
+    (3, "name", Str, false),
+]);
+static ROLE_BINDING: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "subjects", Msg(&SUBJECT), true),
+    (3, "roleRef", Msg(&ROLE_REF), false),
+]);
+static PRIORITY_CLASS: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "value", Int, false),
+    (3, "globalDefault", BoolOmitFalse, false),
+    (4, "description", Str, false),
+    (5, "preemptionPolicy", Str, false),
+]);
+
 fn schema(api_version: &str, kind: &str) -> Option<&'static Message> {
     match (api_version, kind) {
         ("v1", "Namespace") => Some(&NAMESPACE),
@@ -279,6 +323,12 @@ fn schema(api_version: &str, kind: &str) -> Option<&'static Message> {
         ("apps/v1", "Deployment") => Some(&DEPLOYMENT),
         ("batch/v1", "Job") => Some(&JOB),
         ("batch/v1", "CronJob") => Some(&CRON_JOB),
+        ("rbac.authorization.k8s.io/v1", "Role") => Some(&ROLE),
+        ("rbac.authorization.k8s.io/v1", "ClusterRole") => Some(&CLUSTER_ROLE),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding" | "ClusterRoleBinding") => {
+            Some(&ROLE_BINDING)
+        }
+        ("scheduling.k8s.io/v1", "PriorityClass") => Some(&PRIORITY_CLASS),
         _ => None,
     }
 }
@@ -331,8 +381,14 @@ fn read(message: &Message, bytes: &[u8]) -> Result<Map<String, Value>> {
         let Some(&(_, name, kind, repeated)) = message.0.iter().find(|f| f.0 == number) else {
             continue; // a field this schema does not show (e.g. managedFields)
         };
-        let Some(value) = value(kind, wire)? else {
-            continue;
+        // An empty string is a value inside a list (`apiGroups: [""]` is the core group); only
+        // a plain field's empty string is Go's omitted zero value.
+        let value = match (kind, repeated, wire) {
+            (Str, true, Wire::Bytes(b)) => Value::String(utf8(b)?),
+            _ => match value(kind, wire)? {
+                Some(value) => value,
+                None => continue,
+            },
         };
         match (kind, repeated) {
             (MapStr | MapBytes | MapQuantity, _) => {
@@ -551,6 +607,19 @@ mod tests {
         );
         assert_eq!(object["data"], json!({"k": "AP8="}));
         assert_eq!(object["type"], "Opaque");
+    }
+
+    #[test]
+    fn an_empty_string_in_a_list_is_kept() {
+        let rule = [field(1, b"get"), field(2, b""), field(3, b"pods")].concat();
+        let role = [field(1, &field(1, b"reader")), field(2, &rule)].concat();
+        let type_meta = [field(1, b"rbac.authorization.k8s.io/v1"), field(2, b"Role")].concat();
+        let body = [b"k8s\0".to_vec(), field(1, &type_meta), field(2, &role)].concat();
+        let object = decode(&body).unwrap();
+        assert_eq!(
+            object["rules"],
+            json!([{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}])
+        );
     }
 
     #[test]

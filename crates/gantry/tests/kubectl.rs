@@ -183,6 +183,37 @@ fn scenario(minor: u32, backend: Backend) {
         "-n",
         "typed",
         "create",
+        "role",
+        "reader",
+        "--verb=get,list",
+        "--resource=pods",
+    ]);
+    let groups = k.ok(&[
+        "-n",
+        "typed",
+        "get",
+        "role",
+        "reader",
+        "-o",
+        "jsonpath={.rules[0].apiGroups}",
+    ]);
+    assert_eq!(
+        groups, r#"[""]"#,
+        "the core group survives the protobuf body"
+    );
+    k.ok(&[
+        "-n",
+        "typed",
+        "create",
+        "rolebinding",
+        "rb",
+        "--role=reader",
+        "--serviceaccount=typed:robot",
+    ]);
+    k.ok(&[
+        "-n",
+        "typed",
+        "create",
         "deployment",
         "d",
         "--image=busybox",
