@@ -16,6 +16,7 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
     ("deprecatedFirstTimestamp", "firstTimestamp"),
     ("deprecatedLastTimestamp", "lastTimestamp"),
     ("deprecatedCount", "count"),
+    ("reportingController", "reportingComponent"),
     ("deprecatedSource", "source"),
 ];
 
@@ -177,7 +178,9 @@ fn hpa_from_storage(map: &mut Map<String, Value>) {
 
 /// The group whose key space holds the resource.
 pub fn storage_group(resource: &Resource) -> &'static str {
-    if converts(resource) {
+    // Events of both APIs live in the core key space; both HPA versions already share
+    // `autoscaling`'s.
+    if resource.group == "events.k8s.io" {
         ""
     } else {
         resource.group
@@ -291,6 +294,7 @@ mod tests {
             (Some("pulled"), Some(2))
         );
         assert_eq!(stored["apiVersion"], "v1");
+        assert_eq!(stored["reportingComponent"], "kubelet");
         let mut back = stored;
         from_storage(resource, &mut back);
         back["apiVersion"] = json!("events.k8s.io/v1");

@@ -48,6 +48,9 @@ impl Strategy {
         match (self.resource.group, self.resource.plural) {
             ("", "namespaces") => Some(json!({"phase": "Active"})),
             ("", "pods") => Some(json!({"phase": "Pending", "qosClass": "BestEffort"})),
+            ("", "persistentvolumeclaims" | "persistentvolumes") => {
+                Some(json!({"phase": "Pending"}))
+            }
             _ => None,
         }
     }

@@ -1,10 +1,34 @@
 //! Server-side printing: `meta.k8s.io/v1` Tables with upstream's columns per kind (what
 //! `kubectl get` shows), rows carrying `PartialObjectMetadata` (or the whole object with
 //! `includeObject=Object`).
+//!
+//! The per-kind printers mirror upstream's `pkg/printers/internalversion/printers.go`
+//! (`AddHandlers` for the columns, one `printXxx` per kind for the cells), one module per area:
+//! [`pod`], [`workloads`] (apps, batch, autoscaling, policy), [`networking`], [`storage`],
+//! [`cluster`] (namespaces, nodes, config, events, scheduling, coordination) and [`access`]
+//! (RBAC bindings, certificates, admission). Kinds upstream has no printer for (roles, cluster
+//! roles, limit ranges, custom resource definitions) get its default convertor's `Name` and
+//! `Created At`.
+//!
+//! Upstream's API server always prints as `-o wide` would and leaves it to the client to hide
+//! the columns of priority 1, so every row carries every column's cell. Cells keep upstream's
+//! JSON types: counts are numbers even under a `string` column, as upstream marshals `int64`s.
+//! Objects served in a converted shape (`events.k8s.io` Events, `autoscaling/v1` HPAs) are
+//! printed from their stored shape, as upstream prints from the internal version.
 
-mod kinds;
+mod access;
+mod cluster;
+mod docs;
+mod format;
+mod networking;
+mod pod;
+mod quantity;
+mod storage;
+#[cfg(test)]
+mod tests;
+mod workloads;
 
-use crate::meta;
+use crate::{convert, meta};
 use gantry_api::catalogue::Resource;
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -31,6 +55,8 @@ pub struct TableWriter {
     columns_sent: bool,
 }
 
+/// One column definition (`metav1.TableColumnDefinition`).
+#[derive(Debug, Clone, Copy)]
 struct Column {
     name: &'static str,
     kind: &'static str,
@@ -39,426 +65,183 @@ struct Column {
     description: &'static str,
 }
 
-const fn col(
-    name: &'static str,
-    kind: &'static str,
-    priority: u32,
-    description: &'static str,
-) -> Column {
-    Column {
-        name,
-        kind,
-        format: "",
-        priority,
-        description,
+impl Column {
+    /// A column shown by default, with no format.
+    const fn new(name: &'static str, kind: &'static str, description: &'static str) -> Self {
+        Column {
+            name,
+            kind,
+            format: "",
+            priority: 0,
+            description,
+        }
+    }
+
+    /// The same column, shown only with `-o wide` (priority 1).
+    const fn wide(self) -> Self {
+        Column {
+            priority: 1,
+            ..self
+        }
+    }
+
+    /// The same column with a format (`name`).
+    const fn formatted(self, format: &'static str) -> Self {
+        Column { format, ..self }
     }
 }
 
-const NAME: Column = Column {
-    name: "Name",
-    kind: "string",
-    format: "name",
-    priority: 0,
-    description: "Name must be unique within a namespace.",
-};
-const AGE: Column = col(
-    "Age",
+const NAME: Column = Column::new("Name", "string", docs::OBJECT_META_NAME).formatted("name");
+const AGE: Column = Column::new("Age", "string", docs::OBJECT_META_CREATION_TIMESTAMP);
+const CONTAINERS: Column = Column::new(
+    "Containers",
     "string",
-    0,
-    "CreationTimestamp is a timestamp representing the server time when this object was created.",
-);
+    "The containers column, computed as upstream's printer does.",
+)
+.wide();
+const IMAGES: Column = Column::new(
+    "Images",
+    "string",
+    "The images column, computed as upstream's printer does.",
+)
+.wide();
 
-/// The columns of a kind and a function rendering one object's cells.
-fn columns(resource: &Resource) -> Vec<Column> {
+/// A kind's printer: its columns, and the cells of one object's row.
+#[derive(Clone, Copy)]
+struct Printer {
+    columns: &'static [Column],
+    cells: fn(&Value) -> Vec<Value>,
+}
+
+/// Upstream's default Table convertor (`rest.NewDefaultTableConvertor`), for kinds without a
+/// printer: the name, and the creation time in RFC 3339.
+const DEFAULT: Printer = Printer {
+    columns: &[
+        NAME,
+        Column::new("Created At", "date", docs::OBJECT_META_CREATION_TIMESTAMP),
+    ],
+    cells: |object| {
+        let created = format::timestamp(object, "/metadata/creationTimestamp")
+            .map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), meta::rfc3339);
+        vec![format::name(object), json!(created)]
+    },
+};
+
+/// Name and age, for resources outside the catalogue.
+const NAME_AND_AGE: Printer = Printer {
+    columns: &[NAME, AGE],
+    cells: |object| vec![format::name(object), format::age(object)],
+};
+
+/// The printer of a resource, by group and plural name (a resource's versions print alike).
+fn printer(resource: &Resource) -> Printer {
     match (resource.group, resource.plural) {
-        ("", "pods") => vec![
-            NAME,
-            col(
-                "Ready",
-                "string",
-                0,
-                "The aggregate readiness state of this pod for accepting traffic.",
-            ),
-            col(
-                "Status",
-                "string",
-                0,
-                "The aggregate status of the containers in this pod.",
-            ),
-            col(
-                "Restarts",
-                "string",
-                0,
-                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
-            ),
-            AGE,
-            col(
-                "IP",
-                "string",
-                1,
-                "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
-            ),
-            col(
-                "Node",
-                "string",
-                1,
-                "NodeName is a request to schedule this pod onto a specific node.",
-            ),
-            col(
-                "Nominated Node",
-                "string",
-                1,
-                "nominatedNodeName is set only when this pod preempts other pods on the node.",
-            ),
-            col(
-                "Readiness Gates",
-                "string",
-                1,
-                "If specified, all readiness gates will be evaluated for pod readiness.",
-            ),
-        ],
-        ("", "namespaces") => vec![
-            NAME,
-            col("Status", "string", 0, "The status of the namespace"),
-            AGE,
-        ],
-        ("", "configmaps") => vec![
-            NAME,
-            col("Data", "string", 0, "Data contains the configuration data."),
-            AGE,
-        ],
-        ("", "secrets") => vec![
-            NAME,
-            col(
-                "Type",
-                "string",
-                0,
-                "Used to facilitate programmatic handling of secret data.",
-            ),
-            col("Data", "string", 0, "Data contains the secret data."),
-            AGE,
-        ],
-        ("", "serviceaccounts") => vec![
-            NAME,
-            col(
-                "Secrets",
-                "string",
-                0,
-                "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.",
-            ),
-            AGE,
-        ],
-        ("", "services") => vec![
-            NAME,
-            col(
-                "Type",
-                "string",
-                0,
-                "type determines how the Service is exposed.",
-            ),
-            col(
-                "Cluster-IP",
-                "string",
-                0,
-                "clusterIP is the IP address of the service and is usually assigned randomly by the master.",
-            ),
-            col(
-                "External-IP",
-                "string",
-                0,
-                "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.",
-            ),
-            col(
-                "Port(s)",
-                "string",
-                0,
-                "The list of ports that are exposed by this service.",
-            ),
-            AGE,
-            col(
-                "Selector",
-                "string",
-                1,
-                "Route service traffic to pods with label keys and values matching this selector.",
-            ),
-        ],
-        ("apps", "deployments") => vec![
-            NAME,
-            col("Ready", "string", 0, "Number of the pod with ready state"),
-            col(
-                "Up-to-date",
-                "string",
-                0,
-                "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
-            ),
-            col(
-                "Available",
-                "string",
-                0,
-                "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
-            ),
-            AGE,
-            col(
-                "Containers",
-                "string",
-                1,
-                "Names of each container in the template.",
-            ),
-            col(
-                "Images",
-                "string",
-                1,
-                "Images referenced by each container in the template.",
-            ),
-            col(
-                "Selector",
-                "string",
-                1,
-                "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.",
-            ),
-        ],
-        ("", "nodes") => vec![
-            NAME,
-            col("Status", "string", 0, "The status of the node"),
-            col("Roles", "string", 0, "The roles of the node"),
-            AGE,
-            col(
-                "Version",
-                "string",
-                0,
-                "Kubelet Version reported by the node.",
-            ),
-            col(
-                "Internal-IP",
-                "string",
-                1,
-                "List of addresses reachable to the node. Queried from cloud provider, if available.",
-            ),
-            col(
-                "External-IP",
-                "string",
-                1,
-                "List of addresses reachable to the node. Queried from cloud provider, if available.",
-            ),
-            col(
-                "OS-Image",
-                "string",
-                1,
-                "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
-            ),
-            col(
-                "Kernel-Version",
-                "string",
-                1,
-                "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
-            ),
-            col(
-                "Container-Runtime",
-                "string",
-                1,
-                "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
-            ),
-        ],
-        (group, plural) => kinds::printer(group, plural, None)
-            .map_or_else(|| vec![NAME, AGE], |(columns, _)| columns),
+        ("", "pods") => pod::PODS,
+        ("", "podtemplates") => workloads::POD_TEMPLATES,
+        ("", "replicationcontrollers") => workloads::REPLICATION_CONTROLLERS,
+        ("apps", "replicasets") => workloads::REPLICA_SETS,
+        ("apps", "deployments") => workloads::DEPLOYMENTS,
+        ("apps", "statefulsets") => workloads::STATEFUL_SETS,
+        ("apps", "daemonsets") => workloads::DAEMON_SETS,
+        ("apps", "controllerrevisions") => workloads::CONTROLLER_REVISIONS,
+        ("batch", "jobs") => workloads::JOBS,
+        ("batch", "cronjobs") => workloads::CRON_JOBS,
+        ("autoscaling", "horizontalpodautoscalers") => workloads::HORIZONTAL_POD_AUTOSCALERS,
+        ("policy", "poddisruptionbudgets") => workloads::POD_DISRUPTION_BUDGETS,
+        ("", "services") => networking::SERVICES,
+        ("", "endpoints") => networking::ENDPOINTS,
+        ("discovery.k8s.io", "endpointslices") => networking::ENDPOINT_SLICES,
+        ("networking.k8s.io", "ingresses") => networking::INGRESSES,
+        ("networking.k8s.io", "ingressclasses") => networking::INGRESS_CLASSES,
+        ("networking.k8s.io", "networkpolicies") => networking::NETWORK_POLICIES,
+        ("networking.k8s.io", "ipaddresses") => networking::IP_ADDRESSES,
+        ("networking.k8s.io", "servicecidrs") => networking::SERVICE_CIDRS,
+        ("", "persistentvolumes") => storage::PERSISTENT_VOLUMES,
+        ("", "persistentvolumeclaims") => storage::PERSISTENT_VOLUME_CLAIMS,
+        ("storage.k8s.io", "storageclasses") => storage::STORAGE_CLASSES,
+        ("storage.k8s.io", "csidrivers") => storage::CSI_DRIVERS,
+        ("storage.k8s.io", "csinodes") => storage::CSI_NODES,
+        ("storage.k8s.io", "csistoragecapacities") => storage::CSI_STORAGE_CAPACITIES,
+        ("storage.k8s.io", "volumeattachments") => storage::VOLUME_ATTACHMENTS,
+        ("", "namespaces") => cluster::NAMESPACES,
+        ("", "nodes") => cluster::NODES,
+        ("", "configmaps") => cluster::CONFIG_MAPS,
+        ("", "secrets") => cluster::SECRETS,
+        ("", "serviceaccounts") => cluster::SERVICE_ACCOUNTS,
+        ("", "resourcequotas") => cluster::RESOURCE_QUOTAS,
+        ("", "componentstatuses") => cluster::COMPONENT_STATUSES,
+        ("" | "events.k8s.io", "events") => cluster::EVENTS,
+        ("coordination.k8s.io", "leases") => cluster::LEASES,
+        ("scheduling.k8s.io", "priorityclasses") => cluster::PRIORITY_CLASSES,
+        ("node.k8s.io", "runtimeclasses") => cluster::RUNTIME_CLASSES,
+        ("rbac.authorization.k8s.io", "rolebindings") => access::ROLE_BINDINGS,
+        ("rbac.authorization.k8s.io", "clusterrolebindings") => access::CLUSTER_ROLE_BINDINGS,
+        ("certificates.k8s.io", "certificatesigningrequests") => {
+            access::CERTIFICATE_SIGNING_REQUESTS
+        }
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations") => {
+            access::MUTATING_WEBHOOK_CONFIGURATIONS
+        }
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations") => {
+            access::VALIDATING_WEBHOOK_CONFIGURATIONS
+        }
+        ("admissionregistration.k8s.io", "validatingadmissionpolicies") => {
+            access::VALIDATING_ADMISSION_POLICIES
+        }
+        ("admissionregistration.k8s.io", "validatingadmissionpolicybindings") => {
+            access::VALIDATING_ADMISSION_POLICY_BINDINGS
+        }
+        ("rbac.authorization.k8s.io", "roles" | "clusterroles")
+        | ("", "limitranges")
+        | ("apiextensions.k8s.io", "customresourcedefinitions") => DEFAULT,
+        _ => NAME_AND_AGE,
     }
 }
 
+/// The column definitions of a resource's Tables.
+fn columns(resource: &Resource) -> &'static [Column] {
+    printer(resource).columns
+}
+
+/// One object's cells, in column order.
 fn cells(resource: &Resource, object: &Value) -> Vec<Value> {
-    let name = json!(meta::meta_str(object, "name").unwrap_or_default());
-    let age = json!(age(object));
-    let s = |ptr: &str| {
-        object
-            .pointer(ptr)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    let len = |ptr: &str| {
-        object
-            .pointer(ptr)
-            .and_then(Value::as_object)
-            .map_or(0, serde_json::Map::len)
-            + if ptr == "/data" {
-                object
-                    .pointer("/binaryData")
-                    .and_then(Value::as_object)
-                    .map_or(0, serde_json::Map::len)
-            } else {
-                0
-            }
-    };
-    let none = |v: String| if v.is_empty() { "<none>".to_owned() } else { v };
-    match (resource.group, resource.plural) {
-        ("", "pods") => {
-            let statuses = object
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array);
-            let total = object
-                .pointer("/spec/containers")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            let ready = statuses.map_or(0, |s| {
-                s.iter().filter(|c| c["ready"] == json!(true)).count()
-            });
-            let restarts: i64 = statuses.map_or(0, |s| {
-                s.iter().filter_map(|c| c["restartCount"].as_i64()).sum()
-            });
-            let mut status = s("/status/phase");
-            if let Some(reason) = object.pointer("/status/reason").and_then(Value::as_str) {
-                status = reason.to_owned();
-            }
-            if meta::meta_str(object, "deletionTimestamp").is_some() {
-                status = "Terminating".to_owned();
-            }
-            vec![
-                name,
-                json!(format!("{ready}/{total}")),
-                json!(status),
-                json!(restarts.to_string()),
-                age,
-                json!(none(s("/status/podIP"))),
-                json!(none(s("/spec/nodeName"))),
-                json!(none(s("/status/nominatedNodeName"))),
-                json!("<none>"),
-            ]
-        }
-        ("", "namespaces") => vec![name, json!(s("/status/phase")), age],
-        ("", "configmaps") => vec![name, json!(len("/data")), age],
-        ("", "secrets") => vec![name, json!(s("/type")), json!(len("/data")), age],
-        ("", "serviceaccounts") => {
-            let secrets = object
-                .pointer("/secrets")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            vec![name, json!(secrets), age]
-        }
-        ("", "services") => {
-            let ports: Vec<String> = object
-                .pointer("/spec/ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|p| {
-                    let port = p["port"].as_i64().unwrap_or(0);
-                    let proto = p["protocol"].as_str().unwrap_or("TCP");
-                    match p["nodePort"].as_i64() {
-                        Some(node) => format!("{port}:{node}/{proto}"),
-                        None => format!("{port}/{proto}"),
-                    }
-                })
-                .collect();
-            let selector: Vec<String> = object
-                .pointer("/spec/selector")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect();
-            vec![
-                name,
-                json!(if s("/spec/type").is_empty() {
-                    "ClusterIP".to_owned()
-                } else {
-                    s("/spec/type")
-                }),
-                json!(none(s("/spec/clusterIP"))),
-                json!("<none>"),
-                json!(none(ports.join(","))),
-                age,
-                json!(none(selector.join(","))),
-            ]
-        }
-        ("apps", "deployments") => {
-            let n = |ptr: &str| object.pointer(ptr).and_then(Value::as_i64).unwrap_or(0);
-            let containers = object
-                .pointer("/spec/template/spec/containers")
-                .and_then(Value::as_array);
-            let names: Vec<&str> = containers
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c["name"].as_str())
-                .collect();
-            let images: Vec<&str> = containers
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c["image"].as_str())
-                .collect();
-            let selector: Vec<String> = object
-                .pointer("/spec/selector/matchLabels")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect();
-            vec![
-                name,
-                json!(format!(
-                    "{}/{}",
-                    n("/status/readyReplicas"),
-                    object
-                        .pointer("/spec/replicas")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(1)
-                )),
-                json!(n("/status/updatedReplicas")),
-                json!(n("/status/availableReplicas")),
-                age,
-                json!(names.join(",")),
-                json!(images.join(",")),
-                json!(selector.join(",")),
-            ]
-        }
-        ("", "nodes") => {
-            let ready = object
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
-                .map(|c| {
-                    if c["status"] == "True" {
-                        "Ready"
-                    } else {
-                        "NotReady"
-                    }
-                })
-                .unwrap_or("Unknown");
-            let address = |kind: &str| {
-                object
-                    .pointer("/status/addresses")
-                    .and_then(Value::as_array)
-                    .and_then(|a| a.iter().find(|a| a["type"] == kind))
-                    .and_then(|a| a["address"].as_str())
-                    .unwrap_or("<none>")
-                    .to_owned()
-            };
-            vec![
-                name,
-                json!(ready),
-                json!("<none>"),
-                age,
-                json!(s("/status/nodeInfo/kubeletVersion")),
-                json!(address("InternalIP")),
-                json!(address("ExternalIP")),
-                json!(s("/status/nodeInfo/osImage")),
-                json!(s("/status/nodeInfo/kernelVersion")),
-                json!(s("/status/nodeInfo/containerRuntimeVersion")),
-            ]
-        }
-        (group, plural) => kinds::printer(group, plural, Some(object))
-            .map_or_else(|| vec![name, age], |(_, cells)| cells),
+    let print = printer(resource).cells;
+    if convert::converts(resource) {
+        let mut stored = object.clone();
+        convert::to_storage(resource, &mut stored);
+        print(&stored)
+    } else {
+        print(object)
+    }
+}
+
+/// Upstream's row conditions (`metav1.TableRowCondition`): only pods that ran to completion
+/// carry one.
+fn row_conditions(resource: &Resource, object: &Value) -> Option<Value> {
+    if (resource.group, resource.plural) == ("", "pods") {
+        pod::conditions(object)
+    } else {
+        None
     }
 }
 
 /// How long ago an object was created, in upstream's short human form (`5m3s`, `3h`, `12d`).
 fn age(object: &Value) -> String {
-    let Some(created) = meta::meta_str(object, "creationTimestamp").and_then(meta::parse_rfc3339)
-    else {
-        return "<unknown>".to_owned();
-    };
+    format::since(object, "/metadata/creationTimestamp")
+}
+
+/// How long ago a moment (seconds since the epoch) was, as upstream's `translateTimestampSince`
+/// prints it: `<invalid>` more than a second in the future, `0s` up to a second ahead (clock
+/// skew).
+fn since(then: u64) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    human_duration(now.saturating_sub(created))
+    match now.checked_sub(then) {
+        Some(elapsed) => human_duration(elapsed),
+        None if then - now > 1 => "<invalid>".to_owned(),
+        None => "0s".to_owned(),
+    }
 }
 
 /// Upstream's `duration.HumanDuration`: coarser as the span grows.
@@ -512,6 +295,7 @@ impl TableWriter {
 
     fn row(&self, resource: &Resource, object: Value) -> Value {
         let cells = cells(resource, &object);
+        let conditions = row_conditions(resource, &object);
         let carried = match self.include {
             IncludeObject::None => Value::Null,
             IncludeObject::Object => object,
@@ -522,6 +306,9 @@ impl TableWriter {
             }),
         };
         let mut row = json!({"cells": cells});
+        if let Some(conditions) = conditions {
+            row["conditions"] = conditions;
+        }
         if !carried.is_null() {
             row["object"] = carried;
         }
@@ -559,23 +346,5 @@ impl TableWriter {
             "columnDefinitions": columns,
             "rows": [self.row(resource, object)],
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_duration;
-
-    #[test]
-    fn ages_coarsen_as_upstream_prints_them() {
-        assert_eq!(human_duration(5), "5s");
-        assert_eq!(human_duration(119), "119s");
-        assert_eq!(human_duration(183), "3m3s");
-        assert_eq!(human_duration(600), "10m");
-        assert_eq!(human_duration(3 * 3600 + 60), "3h1m");
-        assert_eq!(human_duration(20 * 3600), "20h");
-        assert_eq!(human_duration(3 * 86400 + 3600), "3d1h");
-        assert_eq!(human_duration(100 * 86400), "100d");
-        assert_eq!(human_duration(3 * 365 * 86400 + 86400 * 5), "3y5d");
     }
 }

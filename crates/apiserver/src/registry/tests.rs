@@ -872,3 +872,44 @@ async fn an_event_written_through_either_api_is_read_through_both() {
     );
     assert!(as_modern.get("message").is_none());
 }
+
+#[tokio::test]
+async fn both_hpa_versions_see_the_same_objects() {
+    let f = fixture().await;
+    let v1 = catalogue::find("autoscaling", "v1", "horizontalpodautoscalers").unwrap();
+    let v2 = catalogue::find("autoscaling", "v2", "horizontalpodautoscalers").unwrap();
+    let body = json!({"metadata": {"name": "h"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+        "maxReplicas": 4, "targetCPUUtilizationPercentage": 60}});
+    f.registry
+        .create(v1, Some("default"), body, false)
+        .await
+        .unwrap();
+    let as_v2 = f.registry.get(v2, Some("default"), "h").await.unwrap();
+    assert_eq!(
+        as_v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        60
+    );
+    let listed = f
+        .registry
+        .list(v2, Some("default"), &list_options(""))
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_new_claim_starts_pending() {
+    let f = fixture().await;
+    let body = json!({"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}});
+    let pvc = f
+        .registry
+        .create(
+            res("", "persistentvolumeclaims"),
+            Some("default"),
+            body,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pvc["status"]["phase"], "Pending");
+}
