@@ -13,3 +13,4 @@ pub mod protobuf;
 pub mod selector;
 pub mod strategic;
 pub mod time;
+pub mod version;

@@ -24,8 +24,7 @@ pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 /// Upstream's limit on request bodies (3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
-/// The Kubernetes version Gantry serves (see KUBECTL-WIRE §0: it selects the kubectl binary).
-pub const KUBERNETES_MINOR: &str = "33";
+pub use gantry_api::version::KUBERNETES_MINOR;
 
 /// Serves requests.
 #[derive(Debug, Clone)]
@@ -549,7 +548,7 @@ pub fn version() -> Value {
         "emulationMinor": KUBERNETES_MINOR,
         "minCompatibilityMajor": "1",
         "minCompatibilityMinor": "32",
-        "gitVersion": format!("v1.{KUBERNETES_MINOR}.0+gantry-{}", env!("CARGO_PKG_VERSION")),
+        "gitVersion": gantry_api::version::git_version(),
         "gitCommit": "",
         "gitTreeState": "clean",
         "buildDate": "",

@@ -34,6 +34,35 @@ pub(crate) struct Args {
     /// The range Service node ports come from (upstream's `--service-node-port-range`).
     #[arg(long, default_value = "30000-32767")]
     service_node_port_range: String,
+    #[command(flatten)]
+    agent: AgentArgs,
+}
+
+/// The node agent's flags (`gantry server`; k3s' names where it has them).
+#[derive(Debug, clap::Args)]
+pub(crate) struct AgentArgs {
+    /// Run no node agent (kubelet) on this server.
+    #[arg(long)]
+    disable_agent: bool,
+    /// The Node's name (default: the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// The node's address (default: the source address of the default route).
+    #[arg(long)]
+    node_ip: Option<std::net::IpAddr>,
+    /// A running containerd's socket; without it the node starts its own containerd.
+    #[arg(long)]
+    container_runtime_endpoint: Option<PathBuf>,
+    /// The pod CIDR of this node.
+    #[arg(long, default_value = "10.42.0.0/24")]
+    pod_cidr: String,
+    /// The name of the node's CNI bridge (distinct per node sharing a machine).
+    #[arg(long, default_value = "gantry0")]
+    cni_bridge: String,
+    /// Image archives (`*.tar`) imported into the runtime at start (default:
+    /// `<data-dir>/agent/images`, as k3s' air-gap images directory).
+    #[arg(long)]
+    images_dir: Option<PathBuf>,
 }
 
 /// What the process runs.
@@ -47,7 +76,6 @@ pub(crate) enum Role {
 
 /// What a node does not run yet, and the issue that brings it.
 const NOT_YET: &[(&str, u32)] = &[
-    ("kubelet", 4),
     ("scheduler", 5),
     ("controller manager", 6),
     ("service proxy, cluster DNS, pod network", 8),
@@ -101,6 +129,17 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     // Scripts and newcomers look for this exact line.
     println!("export KUBECONFIG={}", kubeconfig.display());
 
+    let agent = async {
+        if role != Role::Node || args.agent.disable_agent {
+            shutdown_signal().await;
+            return Ok(());
+        }
+        let client = kube::Client::try_from(kube::Config::new(
+            format!("http://{}", local_url_host(address)).parse()?,
+        ))?;
+        let config = kubelet_config(&args);
+        gantry_kubelet::run(config, client, shutdown_signal()).await
+    };
     let compaction = async {
         if args.etcd_compaction_interval.is_zero() {
             std::future::pending::<()>().await;
@@ -108,12 +147,59 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         gantry_store::compaction::run(&*store, args.etcd_compaction_interval, shutdown_signal())
             .await;
     };
+    // The agent stops on the same signal; the API server waits for it so that the node's
+    // last writes still have somewhere to go.
+    let (agent_done_tx, agent_done) = tokio::sync::oneshot::channel::<()>();
+    let serve = apiserver.run(async {
+        let _ = agent_done.await;
+    });
+    let agent = async {
+        let result = agent.await;
+        let _ = agent_done_tx.send(());
+        result
+    };
     tokio::select! {
         () = compaction => {}
-        () = apiserver.run(shutdown_signal()) => {}
+        () = serve => {}
+        result = agent => {
+            if let Err(e) = result {
+                tracing::error!(error = %format!("{e:#}"), "the node agent failed");
+                return Err(e);
+            }
+        }
     }
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// `host:port` for reaching the API server on `address` from this machine.
+fn local_url_host(address: SocketAddr) -> String {
+    match address.ip() {
+        ip if ip.is_unspecified() => format!("127.0.0.1:{}", address.port()),
+        _ => address.to_string(),
+    }
+}
+
+fn kubelet_config(args: &Args) -> gantry_kubelet::KubeletConfig {
+    let agent = &args.agent;
+    let name = agent
+        .node_name
+        .clone()
+        .unwrap_or_else(gantry_kubelet::node::facts::hostname);
+    let root = args.data_dir.join("agent");
+    let mut config = gantry_kubelet::KubeletConfig::new(&name, root.clone());
+    config.node_ip = agent.node_ip;
+    config.containerd_socket = agent.container_runtime_endpoint.clone();
+    config.images_dir = Some(
+        agent
+            .images_dir
+            .clone()
+            .unwrap_or_else(|| root.join("images")),
+    );
+    config.pod_cidr = agent.pod_cidr.clone();
+    config.cni_bridge = agent.cni_bridge.clone();
+    config.control_plane = true;
+    config
 }
 
 /// Writes the admin kubeconfig for this server and returns its path.

@@ -29,9 +29,16 @@ fn forward(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
 }
 
 impl Server {
-    /// Starts `gantry server <args>` with an API server on a free loopback port and waits for
-    /// its `export KUBECONFIG=` line.
+    /// Starts `gantry server --disable-agent <args>` (the control plane without a node) with
+    /// an API server on a free loopback port and waits for its `export KUBECONFIG=` line.
     pub(crate) fn start(data_dir: &Path, args: &[&str]) -> Self {
+        let mut all = vec!["--disable-agent"];
+        all.extend_from_slice(args);
+        Self::start_with_agent(data_dir, &all)
+    }
+
+    /// Starts `gantry server <args>`, node agent included unless `args` disable it.
+    pub(crate) fn start_with_agent(data_dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
             .arg("server")
             .arg("--data-dir")

@@ -1,0 +1,238 @@
+//! Gantry's kubelet: the node agent. It runs containerd (or uses a running one), registers the
+//! Node and keeps its status and Lease fresh, and turns the PodSpecs bound to this node into
+//! containers through CRI, reporting their status — as upstream's kubelet does.
+//!
+//! It talks to the API server only through kube-rs, as upstream components use client-go.
+
+pub mod clock;
+pub mod node;
+pub mod pods;
+pub mod quantity;
+pub mod runtime;
+
+use anyhow::Context;
+use node::status::{NodeIdentity, NodeStatus, Observed};
+use runtime::cni::CniNetwork;
+use runtime::containerd::{Containerd, ContainerdSettings};
+use runtime::cri::Cri;
+use std::future::Future;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The node's configuration.
+#[derive(Debug, Clone)]
+pub struct KubeletConfig {
+    /// The Node's name.
+    pub node_name: String,
+    /// The node's address (default: the source address of the default route).
+    pub node_ip: Option<IpAddr>,
+    /// Where the node keeps containerd, CNI, pod volumes and logs.
+    pub root_dir: PathBuf,
+    /// A running containerd's socket; `None` starts our own.
+    pub containerd_socket: Option<PathBuf>,
+    /// Image archives to import at start (k3s' air-gap images directory).
+    pub images_dir: Option<PathBuf>,
+    /// The sandbox (pause) image.
+    pub sandbox_image: String,
+    /// The pod CIDR of this node.
+    pub pod_cidr: String,
+    /// The CNI bridge's name.
+    pub cni_bridge: String,
+    /// Where the CNI plugins are.
+    pub cni_bin_dir: PathBuf,
+    /// Whether this node runs the control plane (its role label).
+    pub control_plane: bool,
+    /// How often the node status is computed (upstream's `nodeStatusUpdateFrequency`).
+    pub status_update_frequency: Duration,
+}
+
+impl KubeletConfig {
+    /// Defaults as upstream and k3s have them, for the node `node_name` rooted at `root_dir`.
+    pub fn new(node_name: &str, root_dir: PathBuf) -> Self {
+        Self {
+            node_name: node_name.to_owned(),
+            node_ip: None,
+            root_dir,
+            containerd_socket: None,
+            images_dir: None,
+            sandbox_image: "registry.k8s.io/pause:3.10".to_owned(),
+            pod_cidr: "10.42.0.0/24".to_owned(),
+            cni_bridge: "gantry0".to_owned(),
+            cni_bin_dir: PathBuf::from("/usr/lib/cni"),
+            control_plane: false,
+            status_update_frequency: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Runs the node until `shutdown` completes. Pods keep running across a restart of the node.
+pub async fn run(
+    config: KubeletConfig,
+    client: kube::Client,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let containerd_dir = config.root_dir.join("containerd");
+    let (managed, socket) = match &config.containerd_socket {
+        Some(socket) => (None, socket.clone()),
+        None => {
+            let cni_conf_dir = config.root_dir.join("cni").join("net.d");
+            let network = CniNetwork {
+                name: format!("gantry-{}", config.cni_bridge),
+                bridge: config.cni_bridge.clone(),
+                pod_cidr: config.pod_cidr.clone(),
+            };
+            network
+                .write(&cni_conf_dir, &config.root_dir.join("cni").join("ipam"))
+                .context("writing the CNI network configuration")?;
+            let settings = ContainerdSettings {
+                dir: containerd_dir.clone(),
+                sandbox_image: config.sandbox_image.clone(),
+                cni_conf_dir,
+                cni_bin_dir: config.cni_bin_dir.clone(),
+            };
+            let containerd = Containerd::start(&settings).await?;
+            tracing::info!(socket = %settings.socket().display(), "containerd started");
+            (Some(containerd), settings.socket())
+        }
+    };
+    let result = run_node(&config, client, &socket, shutdown).await;
+    if let Some(containerd) = managed {
+        containerd.stop().await;
+        tracing::info!("containerd stopped");
+    }
+    result
+}
+
+async fn run_node(
+    config: &KubeletConfig,
+    client: kube::Client,
+    socket: &std::path::Path,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let cri = Cri::connect(socket)
+        .await
+        .with_context(|| format!("connecting to CRI at {}", socket.display()))?;
+    let version = cri
+        .version()
+        .await
+        .context("asking the runtime its version")?;
+    tracing::info!(runtime = %version.0, version = %version.1, "runtime ready");
+    if let Some(dir) = &config.images_dir {
+        runtime::images::import_dir(socket, dir).await?;
+    }
+    let ip = config
+        .node_ip
+        .or_else(node::facts::default_ip)
+        .context("the node has no address other than loopback; give it one with --node-ip")?;
+    let identity = NodeIdentity {
+        name: config.node_name.clone(),
+        ip,
+        labels: node::status::default_labels(&config.node_name, config.control_plane),
+        pod_cidr: config.pod_cidr.clone(),
+        data_dir: config.root_dir.clone(),
+        kubelet_port: 10250,
+    };
+    let mut status = NodeStatus::new(client.clone(), identity.clone(), &version)?;
+    status.register().await.context("registering the node")?;
+    status
+        .update(Observed::read(&identity, runtime_ready(&cri).await))
+        .await
+        .context("writing the node status")?;
+    node::lease::renew(&client, &config.node_name)
+        .await
+        .context("creating the node lease")?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = Arc::new(pods::PodContext {
+        cri: cri.clone(),
+        runtime_name: version.0.clone(),
+        client: client.clone(),
+        node_name: config.node_name.clone(),
+        host_ip: ip.to_string(),
+        log_root: config.root_dir.join("pod-logs"),
+        pods_root: config.root_dir.join("pods"),
+        recorder: pods::events::Recorder::new(client.clone(), &config.node_name),
+    });
+    let pods = tokio::spawn(pods::manager::run(ctx, stop_rx.clone()));
+    let heartbeat = {
+        let client = client.clone();
+        let name = config.node_name.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(node::lease::renew_interval());
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                if let Err(e) = node::lease::renew(&client, &name).await {
+                    tracing::warn!(error = %e, "renewing the node lease failed");
+                }
+            }
+        })
+    };
+    let status_loop = {
+        let mut stop = stop_rx.clone();
+        let frequency = config.status_update_frequency;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(frequency);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                let observed = Observed::read(&identity, runtime_ready(&cri).await);
+                if let Err(e) = status.update(observed).await {
+                    tracing::warn!(error = %e, "updating the node status failed");
+                }
+            }
+        })
+    };
+    tracing::info!(node = %config.node_name, %ip, "node running");
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let _ = tokio::join!(pods, heartbeat, status_loop);
+    Ok(())
+}
+
+/// The runtime's own view of its readiness (CRI `Status`: RuntimeReady and NetworkReady), in
+/// upstream's words when it is not ready.
+async fn runtime_ready(cri: &Cri) -> Result<(), String> {
+    let reply = cri
+        .runtime
+        .clone()
+        .status(k8s_cri::v1::StatusRequest { verbose: false })
+        .await
+        .map_err(|e| format!("container runtime is down: {}", e.message()))?
+        .into_inner();
+    let conditions = reply.status.map(|s| s.conditions).unwrap_or_default();
+    let failing: Vec<String> = conditions
+        .iter()
+        .filter(|c| !c.status)
+        .map(|c| {
+            format!(
+                "{}=false reason:{} message:{}",
+                c.r#type, c.reason, c.message
+            )
+        })
+        .collect();
+    match failing.as_slice() {
+        [] => Ok(()),
+        _ if conditions
+            .iter()
+            .any(|c| c.r#type == "RuntimeReady" && !c.status) =>
+        {
+            Err(format!(
+                "container runtime status check may not have completed yet: {}",
+                failing.join(", ")
+            ))
+        }
+        _ => Err(format!(
+            "container runtime network not ready: {}",
+            failing.join(", ")
+        )),
+    }
+}

@@ -1,0 +1,48 @@
+//! Pods on this node: one worker per pod turns its spec into sandboxes and containers through
+//! CRI and reports its status, as upstream's pod workers do.
+
+pub mod backoff;
+pub mod env;
+pub mod events;
+pub mod launch;
+pub mod manager;
+pub mod pull_auth;
+pub mod runtime_state;
+pub mod spec;
+pub mod status;
+pub mod teardown;
+pub mod volumes;
+pub mod worker;
+
+use crate::runtime::cri::Cri;
+use std::path::PathBuf;
+
+/// What every pod worker shares.
+#[derive(Clone)]
+pub struct PodContext {
+    /// The runtime.
+    pub cri: Cri,
+    /// The runtime's name, the scheme of container IDs (`containerd`).
+    pub runtime_name: String,
+    /// The API.
+    pub client: kube::Client,
+    /// This node's name.
+    pub node_name: String,
+    /// This node's address, the pods' `hostIP`.
+    pub host_ip: String,
+    /// Container logs, `<namespace>_<name>_<uid>/<container>/<n>.log` below it.
+    pub log_root: PathBuf,
+    /// Per-pod directories (volumes) below it, by UID.
+    pub pods_root: PathBuf,
+    /// Events.
+    pub recorder: events::Recorder,
+}
+
+impl std::fmt::Debug for PodContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodContext")
+            .field("node_name", &self.node_name)
+            .field("host_ip", &self.host_ip)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,146 @@
+//! Stopping a pod: containers get SIGTERM and the grace period (the pod's
+//! `deletionGracePeriodSeconds`, else its `terminationGracePeriodSeconds`) before SIGKILL, then
+//! the sandbox goes, with its network, volumes and directories; a deleted pod is then released
+//! from the API (deleted with grace 0, on the condition that it is still the same pod).
+
+use crate::pods::PodContext;
+use crate::pods::events::container_path;
+use crate::pods::runtime_state::{Instance, POD_UID_LABEL, PodRuntime, State};
+use crate::pods::volumes;
+use crate::pods::worker::Worker;
+use k8s_cri::v1 as cri;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, Preconditions};
+use std::collections::HashSet;
+
+impl Worker {
+    /// Stops one container with `grace` seconds before SIGKILL.
+    pub(crate) async fn stop_container(&self, pod: &Pod, instance: &Instance, grace: i64) {
+        self.ctx.recorder.normal(
+            pod,
+            Some(container_path(pod, &instance.name)),
+            "Killing",
+            format!("Stopping container {}", instance.name),
+        );
+        if let Err(e) = self
+            .ctx
+            .cri
+            .runtime
+            .clone()
+            .stop_container(cri::StopContainerRequest {
+                container_id: instance.id.clone(),
+                timeout: grace,
+            })
+            .await
+        {
+            tracing::warn!(container = %instance.id, error = %e.message(), "stopping a container failed");
+        }
+    }
+
+    /// Stops a sandbox (its network goes with it).
+    pub(crate) async fn stop_sandbox(&self, id: &str) {
+        stop_sandbox(&self.ctx, id).await;
+    }
+
+    /// Tears the pod down; `release` deletes the terminating pod from the API afterwards.
+    pub(crate) async fn teardown(&mut self, pod: &Pod, release: bool) {
+        let grace = pod
+            .metadata
+            .deletion_grace_period_seconds
+            .or_else(|| {
+                pod.spec
+                    .as_ref()
+                    .and_then(|s| s.termination_grace_period_seconds)
+            })
+            .unwrap_or(30)
+            .max(0);
+        if let Ok(runtime) = PodRuntime::read(&self.ctx.cri, &self.key.uid).await {
+            let running = runtime
+                .instances
+                .iter()
+                .filter(|i| i.state == State::Running);
+            futures::future::join_all(running.map(|i| self.stop_container(pod, i, grace))).await;
+            for sandbox in &runtime.sandboxes {
+                remove_sandbox(&self.ctx, &sandbox.id).await;
+            }
+        }
+        volumes::teardown(&self.ctx, &self.key.uid).await;
+        let _ = std::fs::remove_dir_all(self.key.log_dir(&self.ctx.log_root));
+        if release {
+            let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &self.key.namespace);
+            let params = DeleteParams {
+                grace_period_seconds: Some(0),
+                preconditions: Some(Preconditions {
+                    uid: Some(self.key.uid.clone()),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            match api.delete(&self.key.name, &params).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {}
+                Err(e) => {
+                    tracing::warn!(pod = %self.key.display(), error = %e, "could not release the pod")
+                }
+            }
+        }
+        tracing::info!(pod = %self.key.display(), "pod torn down");
+    }
+}
+
+async fn stop_sandbox(ctx: &PodContext, id: &str) {
+    if let Err(e) = ctx
+        .cri
+        .runtime
+        .clone()
+        .stop_pod_sandbox(cri::StopPodSandboxRequest {
+            pod_sandbox_id: id.to_owned(),
+        })
+        .await
+    {
+        tracing::warn!(sandbox = %id, error = %e.message(), "stopping a sandbox failed");
+    }
+}
+
+/// Stops and removes a sandbox with all its containers.
+pub async fn remove_sandbox(ctx: &PodContext, id: &str) {
+    stop_sandbox(ctx, id).await;
+    if let Err(e) = ctx
+        .cri
+        .runtime
+        .clone()
+        .remove_pod_sandbox(cri::RemovePodSandboxRequest {
+            pod_sandbox_id: id.to_owned(),
+        })
+        .await
+    {
+        tracing::warn!(sandbox = %id, error = %e.message(), "removing a sandbox failed");
+    }
+}
+
+/// Removes the sandboxes of pods this node no longer has (deleted while it was down).
+pub async fn remove_orphans(
+    ctx: &PodContext,
+    known: &HashSet<String>,
+) -> Result<usize, tonic::Status> {
+    let sandboxes = ctx
+        .cri
+        .runtime
+        .clone()
+        .list_pod_sandbox(cri::ListPodSandboxRequest { filter: None })
+        .await?
+        .into_inner()
+        .items;
+    let mut removed = 0;
+    for sandbox in sandboxes {
+        let Some(uid) = sandbox.labels.get(POD_UID_LABEL) else {
+            continue;
+        };
+        if !known.contains(uid) {
+            remove_sandbox(ctx, &sandbox.id).await;
+            volumes::teardown(ctx, uid).await;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
