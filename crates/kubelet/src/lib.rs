@@ -115,10 +115,7 @@ async fn run_node(
     let cri = Cri::connect(socket)
         .await
         .with_context(|| format!("connecting to CRI at {}", socket.display()))?;
-    let version = cri
-        .version()
-        .await
-        .context("asking the runtime its version")?;
+    let version = wait_for_runtime(&cri).await?;
     tracing::info!(runtime = %version.0, version = %version.1, "runtime ready");
     if let Some(dir) = &config.images_dir {
         runtime::images::import_dir(socket, dir).await?;
@@ -196,6 +193,22 @@ async fn run_node(
     let _ = stop_tx.send(true);
     let _ = tokio::join!(pods, heartbeat, status_loop);
     Ok(())
+}
+
+/// Asks the runtime its version until it answers: containerd opens its socket before its CRI
+/// plugin has finished loading (longer when it recovers containers after a restart).
+async fn wait_for_runtime(cri: &Cri) -> anyhow::Result<(String, String)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match cri.version().await {
+            Ok(version) => return Ok(version),
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!(error = %e.message(), "the runtime is not ready yet");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => anyhow::bail!("the runtime did not become ready: {}", e.message()),
+        }
+    }
 }
 
 /// The runtime's own view of its readiness (CRI `Status`: RuntimeReady and NetworkReady), in

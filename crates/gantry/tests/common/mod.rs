@@ -2,6 +2,8 @@
 
 #![allow(dead_code, reason = "each test file uses a different part")]
 
+pub(crate) mod kubectl;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +17,7 @@ pub(crate) struct Server {
     pub(crate) log: Vec<String>,
     /// The admin kubeconfig it wrote.
     pub(crate) kubeconfig: PathBuf,
+    data_dir: PathBuf,
     lines: mpsc::Receiver<String>,
 }
 
@@ -58,6 +61,7 @@ impl Server {
             child: Some(child),
             log: Vec::new(),
             kubeconfig: PathBuf::new(),
+            data_dir: data_dir.to_owned(),
             lines,
         };
         loop {
@@ -123,6 +127,44 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            kill_runtime_leftovers(&self.data_dir);
         }
+    }
+}
+
+/// After a failed test killed the server: kills the containers its containerd ran, their
+/// shims and that containerd itself (all outlive a killed server, by design), so nothing leaks
+/// into the next test. Each container's process is a child of its shim, and each shim names
+/// the containerd socket it serves on its command line.
+pub(crate) fn kill_runtime_leftovers(data_dir: &Path) {
+    let dir = data_dir.join("agent").join("containerd");
+    let pids = |pattern: String| -> Vec<String> {
+        Command::new("pgrep")
+            .arg("-f")
+            .arg(pattern)
+            .output()
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let kill = |args: &[&str]| {
+        let _ = Command::new(args[0]).args(&args[1..]).status();
+    };
+    for shim in pids(format!(
+        "-address {}",
+        dir.join("containerd.sock").display()
+    )) {
+        kill(&["pkill", "-KILL", "-P", &shim]);
+        kill(&["kill", "-KILL", &shim]);
+    }
+    for containerd in pids(format!(
+        "containerd --config {}",
+        dir.join("config.toml").display()
+    )) {
+        kill(&["kill", "-KILL", &containerd]);
     }
 }

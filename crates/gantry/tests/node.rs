@@ -1,0 +1,422 @@
+//! End to end on a real node: `gantry server` starts its own containerd (runc, the CNI bridge
+//! plugin), imports the images `scripts/images` built, registers its Node and runs pods that
+//! real kubectl 1.33 applies — init containers, shared emptyDir, ConfigMap volume, Secret env,
+//! crash-loop back-off, terminal phases, pull failures, config errors, graceful deletion, and
+//! a node restart that leaves healthy containers alone.
+//!
+//! Pods are bound with `spec.nodeName` until the scheduler lands.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+mod common;
+
+use common::Server;
+use common::kubectl::Kubectl;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::Api;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The test images, built once per run by the repository's own script.
+fn images() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-images");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/images");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/images failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+}
+
+fn start_node(dir: &Path, name: &str, bridge: &str, cidr: &str) -> Server {
+    let images = images().to_str().unwrap().to_owned();
+    let mut server = Server::start_with_agent(
+        dir,
+        &[
+            "--node-name",
+            name,
+            "--cni-bridge",
+            bridge,
+            "--pod-cidr",
+            cidr,
+            "--images-dir",
+            &images,
+        ],
+    );
+    server.wait_for_log("node running");
+    server
+}
+
+async fn client(server: &Server) -> kube::Client {
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&server.kubeconfig).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// Polls the pod until `done` holds for its JSON (up to `secs`); shows the pod on failure.
+async fn wait_pod(
+    pods: &Api<Pod>,
+    name: &str,
+    what: &str,
+    secs: u64,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let pod = pods.get_opt(name).await.unwrap();
+        let json = serde_json::to_value(&pod).unwrap();
+        if done(&json) {
+            return json;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!(
+                "pod {name} never reached {what}; it is:\n{}",
+                serde_json::to_string_pretty(&json["status"]).unwrap()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn waiting_reason(pod: &Value) -> &str {
+    pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// A plain HTTP GET from this host into the pod network.
+fn http_get(ip: &str, port: u16, path: &str) -> Option<String> {
+    let mut stream = std::net::TcpStream::connect_timeout(
+        &format!("{ip}:{port}").parse().ok()?,
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {ip}\r\n\r\n").ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    Some(reply)
+}
+
+fn manifest(node: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: content}}
+data: {{greeting: hello-from-configmap}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: creds}}
+stringData: {{token: s3cret}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: web, labels: {{app: web}}}}
+spec:
+  nodeName: {node}
+  terminationGracePeriodSeconds: 5
+  initContainers:
+  - name: init
+    image: busybox:1.36
+    command: [sh, -c, "echo init-done > /www/init"]
+    volumeMounts: [{{name: www, mountPath: /www}}]
+  containers:
+  - name: writer
+    image: busybox:1.36
+    command: [sh, -c, "echo \"$(cat /config/greeting) $TOKEN $(cat /www/init)\" > /www/index.html; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    env: [{{name: TOKEN, valueFrom: {{secretKeyRef: {{name: creds, key: token}}}}}}]
+    volumeMounts: [{{name: www, mountPath: /www}}, {{name: config, mountPath: /config}}]
+  - name: web
+    image: busybox:1.36
+    command: [httpd, -f, -p, "8080", -h, /www]
+    volumeMounts: [{{name: www, mountPath: /www}}]
+  volumes:
+  - {{name: www, emptyDir: {{}}}}
+  - {{name: config, configMap: {{name: content}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: crash}}
+spec:
+  nodeName: {node}
+  containers: [{{name: c, image: busybox:1.36, command: [sh, -c, "exit 1"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: done}}
+spec:
+  nodeName: {node}
+  restartPolicy: Never
+  containers: [{{name: c, image: busybox:1.36, command: [sh, -c, "exit 0"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: fail}}
+spec:
+  nodeName: {node}
+  restartPolicy: Never
+  containers: [{{name: c, image: busybox:1.36, command: [sh, -c, "exit 3"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: missing-image}}
+spec:
+  nodeName: {node}
+  containers: [{{name: c, image: "127.0.0.1:1/missing:1"}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: bad-config}}
+spec:
+  nodeName: {node}
+  containers:
+  - name: c
+    image: busybox:1.36
+    env: [{{name: X, valueFrom: {{secretKeyRef: {{name: absent, key: k}}}}}}]
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_run_as_real_containers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-1", "gte2e1", "10.42.101.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let client = client(&server).await;
+
+    let node = Api::<Node>::all(client.clone())
+        .get("e2e-node-1")
+        .await
+        .unwrap();
+    let ready = node
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_deref()),
+        ("True", Some("KubeletReady"))
+    );
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
+    let first_renewal = leases
+        .get("e2e-node-1")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .renew_time
+        .unwrap();
+    let nodes = k.ok(&["get", "nodes"]);
+    assert!(
+        nodes.contains("e2e-node-1") && nodes.contains("Ready") && nodes.contains("control-plane"),
+        "{nodes}"
+    );
+
+    let file = dir.path().join("pods.yaml");
+    std::fs::write(&file, manifest("e2e-node-1")).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+
+    // Init container, shared emptyDir, ConfigMap volume and Secret env, seen over the pod network.
+    let web = wait_pod(&pods, "web", "Running and Ready", 60, |p| {
+        p["status"]["phase"] == "Running"
+            && p["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+    })
+    .await;
+    let ip = web["status"]["podIP"].as_str().unwrap().to_owned();
+    assert!(
+        ip.starts_with("10.42.101."),
+        "pod IP {ip} is outside the node's CIDR"
+    );
+    assert_eq!(
+        web["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+        "Completed"
+    );
+    let mut page = String::new();
+    for _ in 0..40 {
+        page = http_get(&ip, 8080, "/index.html").unwrap_or_default();
+        if page.contains("hello-from-configmap") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        page.contains("hello-from-configmap s3cret init-done"),
+        "the pod served: {page}"
+    );
+    let wide = k.ok(&["get", "pod", "web", "-o", "wide"]);
+    assert!(
+        wide.contains(&ip) && wide.contains("2/2") && wide.contains("e2e-node-1"),
+        "{wide}"
+    );
+
+    let done = wait_pod(&pods, "done", "Succeeded", 60, |p| {
+        p["status"]["phase"] == "Succeeded"
+    })
+    .await;
+    assert_eq!(
+        done["status"]["containerStatuses"][0]["state"]["terminated"]["reason"],
+        "Completed"
+    );
+    let fail = wait_pod(&pods, "fail", "Failed", 60, |p| {
+        p["status"]["phase"] == "Failed"
+    })
+    .await;
+    assert_eq!(
+        fail["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        3
+    );
+    assert_eq!(
+        fail["status"]["containerStatuses"][0]["state"]["terminated"]["reason"],
+        "Error"
+    );
+
+    let crash = wait_pod(&pods, "crash", "CrashLoopBackOff", 60, |p| {
+        waiting_reason(p) == "CrashLoopBackOff"
+            && p["status"]["containerStatuses"][0]["restartCount"].as_u64() >= Some(1)
+    })
+    .await;
+    assert_eq!(
+        crash["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"],
+        1
+    );
+    let message = crash["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.starts_with("back-off 10s restarting failed container=c pod=crash_default("),
+        "{message}"
+    );
+    let table = k.ok(&["get", "pod", "crash"]);
+    assert!(table.contains("CrashLoopBackOff"), "{table}");
+
+    wait_pod(&pods, "missing-image", "ImagePullBackOff", 60, |p| {
+        waiting_reason(p) == "ImagePullBackOff"
+    })
+    .await;
+    let config = wait_pod(&pods, "bad-config", "CreateContainerConfigError", 60, |p| {
+        waiting_reason(p) == "CreateContainerConfigError"
+    })
+    .await;
+    assert_eq!(
+        config["status"]["containerStatuses"][0]["state"]["waiting"]["message"],
+        "secret \"absent\" not found"
+    );
+
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=crash",
+    ]);
+    assert!(
+        events.contains("BackOff") && events.contains("Started"),
+        "{events}"
+    );
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=missing-image",
+    ]);
+    assert!(
+        events.contains("Pulling") && events.contains("Failed"),
+        "{events}"
+    );
+
+    // Graceful deletion: the containers stop (the writer traps SIGTERM) and the pod goes.
+    let started = std::time::Instant::now();
+    k.ok(&["delete", "pod", "web"]);
+    assert!(pods.get_opt("web").await.unwrap().is_none());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "deletion took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        http_get(&ip, 8080, "/index.html").is_none(),
+        "the pod still answers after deletion"
+    );
+
+    // The Lease is renewed every 10 s.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let renewal = leases
+        .get("e2e-node-1")
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .renew_time
+        .unwrap();
+    assert!(renewal.0 > first_renewal.0, "the lease was not renewed");
+
+    k.ok(&["delete", "pods", "--all", "--wait=true"]);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_keeps_healthy_containers_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-2", "gte2e2", "10.42.102.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let file = dir.path().join("steady.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: steady}\nspec:\n  nodeName: e2e-node-2\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, image: busybox:1.36, command: [sh, -c, \"trap 'exit 0' TERM; while true; do sleep 1; done\"]}]\n",
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+    let before = wait_pod(&pods, "steady", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    let id = before["status"]["containerStatuses"][0]["containerID"].clone();
+    server.stop();
+
+    let server = start_node(dir.path(), "e2e-node-2", "gte2e2", "10.42.102.0/24");
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+    // Give the node a few sync rounds to (wrongly) restart anything.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = wait_pod(&pods, "steady", "Running", 30, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    let status = &after["status"]["containerStatuses"][0];
+    assert_eq!(status["containerID"], id, "the container was replaced");
+    assert_eq!(status["restartCount"], 0);
+    assert!(status["state"]["running"].is_object());
+
+    Kubectl::new(33, &server.kubeconfig).ok(&["delete", "pod", "steady"]);
+    server.stop();
+}
