@@ -239,12 +239,17 @@ impl Handler {
                     matches!(request.verb, Verb::Get | Verb::Update | Verb::Patch)
                 }
                 "binding" | "eviction" => request.verb == Verb::Create,
+                "log" => request.verb == Verb::Get,
                 "finalize" => request.verb == Verb::Update,
                 _ => false,
             };
             if !known || !allowed {
                 return Err(ApiError::path_not_found());
             }
+        }
+        if sub == Some("log") {
+            let (ns, name) = (ns.unwrap_or_default(), name.unwrap_or_default());
+            return crate::node_proxy::container_log(&self.registry, ns, name, query).await;
         }
         // `POST .../pods/<name>/binding`, `.../eviction`, and the older `POST .../bindings`.
         let pods =

@@ -15,6 +15,7 @@ pub mod fields;
 pub mod handler;
 pub mod immutable;
 pub mod meta;
+pub mod node_proxy;
 pub mod openapi;
 pub mod registry;
 pub mod request;

@@ -211,6 +211,11 @@ impl Query {
         self.0.get(key).map(String::as_str)
     }
 
+    /// Every parameter, in no particular order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A boolean parameter, spelled as Go's `strconv.ParseBool` accepts (`1`, `t`, `T`, `TRUE`,
     /// `true`, `True`; the Python client sends `True`), or present with no value.
     pub fn flag(&self, key: &str) -> bool {

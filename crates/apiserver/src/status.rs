@@ -240,6 +240,18 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    /// What a node's non-2xx answer becomes, as upstream's response checker maps it: the
+    /// node's text is the message.
+    pub fn from_node(code: u16, text: &str) -> Self {
+        let text = text.trim().to_owned();
+        match code {
+            400 => Self::bad_request(text),
+            404 => Self::new(404, "NotFound", text),
+            500 => Self::internal(text),
+            _ => Self::new(code, "", text),
+        }
+    }
+
     /// 500 with a message.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(

@@ -59,6 +59,10 @@ pub(crate) struct AgentArgs {
     /// The name of the node's CNI bridge (distinct per node sharing a machine).
     #[arg(long, default_value = "gantry0")]
     cni_bridge: String,
+    /// The port of the node's endpoints (logs, exec, port-forward) on its address; 0 picks a
+    /// free one.
+    #[arg(long, default_value_t = 10250)]
+    kubelet_port: u16,
     /// Image archives (`*.tar`) imported into the runtime at start (default:
     /// `<data-dir>/agent/images`, as k3s' air-gap images directory).
     #[arg(long)]
@@ -199,6 +203,7 @@ fn kubelet_config(args: &Args) -> gantry_kubelet::KubeletConfig {
     config.pod_cidr = agent.pod_cidr.clone();
     config.cni_bridge = agent.cni_bridge.clone();
     config.control_plane = true;
+    config.kubelet_port = agent.kubelet_port;
     config
 }
 

@@ -57,6 +57,8 @@ fn start_node(dir: &Path, name: &str, bridge: &str, cidr: &str) -> Server {
             cidr,
             "--images-dir",
             &images,
+            "--kubelet-port",
+            "0",
         ],
     );
     server.wait_for_log("node running");
@@ -145,7 +147,7 @@ spec:
   containers:
   - name: writer
     image: busybox:1.36
-    command: [sh, -c, "echo \"$(cat /config/greeting) $TOKEN $(cat /www/init)\" > /www/index.html; trap 'exit 0' TERM; while true; do sleep 1; done"]
+    command: [sh, -c, "echo \"$(cat /config/greeting) $TOKEN $(cat /www/init)\" > /www/index.html; echo wrote the page; trap 'exit 0' TERM; while true; do sleep 1; done"]
     env: [{{name: TOKEN, valueFrom: {{secretKeyRef: {{name: creds, key: token}}}}}}]
     volumeMounts: [{{name: www, mountPath: /www}}, {{name: config, mountPath: /config}}]
   - name: web
@@ -161,7 +163,7 @@ kind: Pod
 metadata: {{name: crash}}
 spec:
   nodeName: {node}
-  containers: [{{name: c, image: busybox:1.36, command: [sh, -c, "exit 1"]}}]
+  containers: [{{name: c, image: busybox:1.36, command: [sh, -c, "echo crashing; exit 1"]}}]
 ---
 apiVersion: v1
 kind: Pod
@@ -280,6 +282,19 @@ async fn pods_run_as_real_containers() {
         "{wide}"
     );
 
+    // Logs through the API server, from the node's CRI log files.
+    let logs = k.ok(&["logs", "web", "-c", "writer"]);
+    assert_eq!(logs, "wrote the page\n");
+    let logs = k.ok(&["logs", "web", "-c", "writer", "--timestamps"]);
+    let (time, line) = logs.split_once(' ').unwrap();
+    assert!(time.starts_with("20") && time.ends_with('Z'), "{logs}");
+    assert_eq!(line, "wrote the page\n");
+    let error = k.fails(&["logs", "web", "-c", "nope"]);
+    assert!(
+        error.contains("container nope is not valid for pod web"),
+        "{error}"
+    );
+
     let done = wait_pod(&pods, "done", "Succeeded", 60, |p| {
         p["status"]["phase"] == "Succeeded"
     })
@@ -317,6 +332,8 @@ async fn pods_run_as_real_containers() {
         message.starts_with("back-off 10s restarting failed container=c pod=crash_default("),
         "{message}"
     );
+    let previous = k.ok(&["logs", "crash", "--previous"]);
+    assert_eq!(previous, "crashing\n");
     let table = k.ok(&["get", "pod", "crash"]);
     assert!(table.contains("CrashLoopBackOff"), "{table}");
 

@@ -5,10 +5,12 @@
 //! It talks to the API server only through kube-rs, as upstream components use client-go.
 
 pub mod clock;
+pub mod logs;
 pub mod node;
 pub mod pods;
 pub mod quantity;
 pub mod runtime;
+pub mod server;
 
 use anyhow::Context;
 use node::status::{NodeIdentity, NodeStatus, Observed};
@@ -47,6 +49,9 @@ pub struct KubeletConfig {
     pub control_plane: bool,
     /// How often the node status is computed (upstream's `nodeStatusUpdateFrequency`).
     pub status_update_frequency: Duration,
+    /// The port of the node's HTTP endpoints (logs, exec, ...) on the node's address; 0 picks
+    /// a free one (several nodes on one machine).
+    pub kubelet_port: u16,
 }
 
 impl KubeletConfig {
@@ -64,6 +69,7 @@ impl KubeletConfig {
             cni_bin_dir: PathBuf::from("/usr/lib/cni"),
             control_plane: false,
             status_update_frequency: Duration::from_secs(10),
+            kubelet_port: 10250,
         }
     }
 }
@@ -124,13 +130,17 @@ async fn run_node(
         .node_ip
         .or_else(node::facts::default_ip)
         .context("the node has no address other than loopback; give it one with --node-ip")?;
+    let listener = tokio::net::TcpListener::bind((ip, config.kubelet_port))
+        .await
+        .with_context(|| format!("listening on {ip}:{}", config.kubelet_port))?;
+    let kubelet_port = listener.local_addr()?.port();
     let identity = NodeIdentity {
         name: config.node_name.clone(),
         ip,
         labels: node::status::default_labels(&config.node_name, config.control_plane),
         pod_cidr: config.pod_cidr.clone(),
         data_dir: config.root_dir.clone(),
-        kubelet_port: 10250,
+        kubelet_port,
     };
     let mut status = NodeStatus::new(client.clone(), identity.clone(), &version)?;
     status.register().await.context("registering the node")?;
@@ -153,6 +163,7 @@ async fn run_node(
         pods_root: config.root_dir.join("pods"),
         recorder: pods::events::Recorder::new(client.clone(), &config.node_name),
     });
+    let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));
     let pods = tokio::spawn(pods::manager::run(ctx, stop_rx.clone()));
     let heartbeat = {
         let client = client.clone();
@@ -191,7 +202,7 @@ async fn run_node(
     tracing::info!(node = %config.node_name, %ip, "node running");
     shutdown.await;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(pods, heartbeat, status_loop);
+    let _ = tokio::join!(pods, heartbeat, status_loop, endpoints);
     Ok(())
 }
 

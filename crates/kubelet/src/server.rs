@@ -1,0 +1,190 @@
+//! The node's HTTP endpoints, which the API server calls on behalf of clients (upstream's
+//! kubelet server on port 10250): `/healthz` and `/containerLogs/<ns>/<pod>/<container>`.
+//! Plain HTTP until the security issue brings TLS and client authentication to this port.
+
+use crate::logs::{self, LogOptions};
+use crate::pods::PodContext;
+use crate::pods::runtime_state::{POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, PodRuntime};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use k8s_cri::v1 as cri;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn text(code: StatusCode, message: impl Into<String>) -> Response<Body> {
+    let mut response = Response::new(BoxBody::new(Full::new(Bytes::from(message.into()))));
+    *response.status_mut() = code;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Serves on `listener` until `shutdown` changes.
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Arc<PodContext>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let ctx = Arc::clone(&ctx);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let ctx = Arc::clone(&ctx);
+                async move { Ok::<_, Infallible>(route(&ctx, request).await) }
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "kubelet connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn route(ctx: &Arc<PodContext>, request: Request<Incoming>) -> Response<Body> {
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (request.method(), parts.as_slice()) {
+        (&http::Method::GET, ["healthz"]) => text(StatusCode::OK, "ok"),
+        (&http::Method::GET, ["containerLogs", namespace, pod, container]) => {
+            container_logs(ctx, namespace, pod, container, &query).await
+        }
+        _ => text(StatusCode::NOT_FOUND, "404 page not found"),
+    }
+}
+
+/// The UID of the newest sandbox of `namespace/name` on this node.
+async fn pod_uid(
+    ctx: &PodContext,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<String>, tonic::Status> {
+    let labels = HashMap::from([
+        (POD_NAME_LABEL.to_owned(), name.to_owned()),
+        (POD_NAMESPACE_LABEL.to_owned(), namespace.to_owned()),
+    ]);
+    let sandboxes = ctx
+        .cri
+        .runtime
+        .clone()
+        .list_pod_sandbox(cri::ListPodSandboxRequest {
+            filter: Some(cri::PodSandboxFilter {
+                label_selector: labels,
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner()
+        .items;
+    Ok(sandboxes
+        .into_iter()
+        .max_by_key(|s| s.created_at)
+        .and_then(|s| s.labels.get(POD_UID_LABEL).cloned()))
+}
+
+async fn container_logs(
+    ctx: &Arc<PodContext>,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    query: &str,
+) -> Response<Body> {
+    let options = match LogOptions::from_query(query, crate::clock::now_secs()) {
+        Ok(options) => options,
+        Err(message) => return text(StatusCode::BAD_REQUEST, message),
+    };
+    let uid = match pod_uid(ctx, namespace, pod).await {
+        Ok(Some(uid)) => uid,
+        Ok(None) => {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("pod \"{pod}\" not found on this node"),
+            );
+        }
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.message().to_owned()),
+    };
+    let runtime = match PodRuntime::read(&ctx.cri, &uid).await {
+        Ok(runtime) => runtime,
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.message().to_owned()),
+    };
+    let instance = if options.previous {
+        runtime.previous(container)
+    } else {
+        runtime.latest(container)
+    };
+    let Some(instance) = instance.cloned() else {
+        let message = if options.previous {
+            format!("previous terminated container \"{container}\" in pod \"{pod}\" not found")
+        } else {
+            format!(
+                "container \"{container}\" in pod \"{pod}\" is waiting to start: ContainerCreating"
+            )
+        };
+        return text(StatusCode::BAD_REQUEST, message);
+    };
+    let path = ctx
+        .log_root
+        .join(format!("{namespace}_{pod}_{uid}"))
+        .join(container)
+        .join(format!("{}.log", instance.attempt));
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let cri = ctx.cri.clone();
+    let id = instance.id.clone();
+    let running = move || -> futures::future::BoxFuture<'static, bool> {
+        let cri = cri.clone();
+        let id = id.clone();
+        Box::pin(async move {
+            cri.runtime
+                .clone()
+                .container_status(cri::ContainerStatusRequest {
+                    container_id: id,
+                    verbose: false,
+                })
+                .await
+                .is_ok_and(|r| {
+                    r.into_inner()
+                        .status
+                        .is_some_and(|s| s.state == cri::ContainerState::ContainerRunning as i32)
+                })
+        })
+    };
+    tokio::spawn(async move {
+        if let Err(e) = logs::stream(path, options, tx, running).await {
+            tracing::debug!(error = %e, "streaming a container log failed");
+        }
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, Infallible>(Frame::data(chunk)), rx))
+    });
+    let mut response = Response::new(BoxBody::new(StreamBody::new(body)));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
+    response
+}
