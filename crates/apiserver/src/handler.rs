@@ -210,6 +210,18 @@ impl Handler {
         }
     }
 
+    /// exec, attach and port-forward: checked against the pod, then passed to its node.
+    pub async fn stream<B>(
+        &self,
+        target: crate::node_proxy::StreamTarget,
+        request: &mut http::Request<B>,
+    ) -> Response<Body> {
+        match crate::node_proxy::stream(&self.registry, &target, request).await {
+            Ok(response) => response,
+            Err(error) => error_response(&error),
+        }
+    }
+
     /// The admission point: authentication, authorization and admission plug in here.
     fn admit(&self, _request: &ResourceRequest) -> Result<(), ApiError> {
         Ok(())

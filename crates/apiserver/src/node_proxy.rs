@@ -185,6 +185,90 @@ pub async fn container_log(
     Ok(reply)
 }
 
+/// An exec, attach or port-forward request: `/api/v1/namespaces/<ns>/pods/<name>/<kind>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTarget {
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The pod's name.
+    pub name: String,
+    /// `exec`, `attach` or `portforward`.
+    pub kind: String,
+}
+
+impl StreamTarget {
+    /// Recognises a streaming subresource path.
+    pub fn parse(path: &str) -> Option<Self> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match parts.as_slice() {
+            [
+                "api",
+                "v1",
+                "namespaces",
+                namespace,
+                "pods",
+                name,
+                kind @ ("exec" | "attach" | "portforward"),
+            ] => Some(Self {
+                namespace: (*namespace).to_owned(),
+                name: (*name).to_owned(),
+                kind: (*kind).to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Passes an exec, attach or port-forward upgrade to the pod's node.
+pub async fn stream<B>(
+    registry: &Registry,
+    target: &StreamTarget,
+    request: &mut http::Request<B>,
+) -> Result<Response<Body>, ApiError> {
+    let pods = catalogue::find("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods"))?;
+    let nodes = catalogue::find("", "v1", "nodes").ok_or_else(|| ApiError::internal("no nodes"))?;
+    let (namespace, name) = (target.namespace.as_str(), target.name.as_str());
+    let pod = registry.get(pods, Some(namespace), name).await?;
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let node_name = pod["spec"]["nodeName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let path = if target.kind == "portforward" {
+        format!("/portForward/{namespace}/{name}")
+    } else {
+        let asked = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("container="))
+            .map(|c| {
+                urlencoding::decode(c)
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default()
+            });
+        let container = log_container(&pod, name, asked.as_deref())?;
+        if let Some(phase @ ("Succeeded" | "Failed")) = pod["status"]["phase"].as_str() {
+            return Err(ApiError::bad_request(format!(
+                "cannot exec into or attach to a container in a completed pod; current phase is {phase}"
+            )));
+        }
+        format!("/{}/{namespace}/{name}/{container}", target.kind)
+    };
+    if node_name.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
+    let node = registry.get(nodes, None, &node_name).await?;
+    let url = format!("{}{path}?{query}", node_base(&node)?);
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| ApiError::internal(format!("{e}")))?;
+    let response = gantry_streaming::proxy_upgrade(request, &uri)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(response.map(|body| body.boxed_unsync()))
+}
+
 fn text_response(body: Bytes) -> Response<Body> {
     let mut reply = Response::new(http_body_util::Full::new(body).boxed_unsync());
     reply.headers_mut().insert(

@@ -34,7 +34,7 @@ pub async fn serve(listener: TcpListener, handler: Handler, shutdown: impl Futur
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             if let Err(error) = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(%peer, %error, "connection ended with an error");
@@ -43,7 +43,14 @@ pub async fn serve(listener: TcpListener, handler: Handler, shutdown: impl Futur
     }
 }
 
-async fn handle(handler: &Handler, request: Request<Incoming>) -> Response<Body> {
+async fn handle(handler: &Handler, mut request: Request<Incoming>) -> Response<Body> {
+    // exec, attach and port-forward switch protocols: they need the request itself (its
+    // upgrade), not a collected body.
+    if gantry_streaming::is_upgrade(&request)
+        && let Some(target) = crate::node_proxy::StreamTarget::parse(request.uri().path())
+    {
+        return handler.stream(target, &mut request).await;
+    }
     let (parts, body) = request.into_parts();
     let span = tracing::debug_span!("request", method = %parts.method, path = parts.uri.path());
     let _enter = span.enter();

@@ -11,6 +11,7 @@ pub mod pods;
 pub mod quantity;
 pub mod runtime;
 pub mod server;
+pub mod streams;
 
 use anyhow::Context;
 use node::status::{NodeIdentity, NodeStatus, Observed};

@@ -54,7 +54,7 @@ pub async fn serve(
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             if let Err(e) = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(error = %e, "kubelet connection ended with an error");
@@ -63,7 +63,7 @@ pub async fn serve(
     }
 }
 
-async fn route(ctx: &Arc<PodContext>, request: Request<Incoming>) -> Response<Body> {
+async fn route(ctx: &Arc<PodContext>, mut request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -72,12 +72,45 @@ async fn route(ctx: &Arc<PodContext>, request: Request<Incoming>) -> Response<Bo
         (&http::Method::GET, ["containerLogs", namespace, pod, container]) => {
             container_logs(ctx, namespace, pod, container, &query).await
         }
+        (
+            &http::Method::GET | &http::Method::POST,
+            [kind @ ("exec" | "attach"), namespace, pod, container],
+        ) => {
+            let kind = *kind;
+            match crate::streams::stream_url(ctx, kind, namespace, pod, Some(container), &query)
+                .await
+            {
+                Ok(url) => pass_upgrade(&mut request, &url).await,
+                Err((code, message)) => text(code, message),
+            }
+        }
+        (&http::Method::GET | &http::Method::POST, ["portForward", namespace, pod]) => {
+            match crate::streams::stream_url(ctx, "portforward", namespace, pod, None, &query).await
+            {
+                Ok(url) => pass_upgrade(&mut request, &url).await,
+                Err((code, message)) => text(code, message),
+            }
+        }
         _ => text(StatusCode::NOT_FOUND, "404 page not found"),
     }
 }
 
+/// Hands the client's upgrade to the runtime's streaming server at `url`.
+async fn pass_upgrade(request: &mut Request<Incoming>, url: &str) -> Response<Body> {
+    let Ok(target) = url.parse::<http::Uri>() else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the runtime gave an invalid URL {url:?}"),
+        );
+    };
+    match gantry_streaming::proxy_upgrade(request, &target).await {
+        Ok(response) => response.map(BoxBody::new),
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
 /// The UID of the newest sandbox of `namespace/name` on this node.
-async fn pod_uid(
+pub(crate) async fn pod_uid(
     ctx: &PodContext,
     namespace: &str,
     name: &str,
