@@ -437,3 +437,137 @@ async fn a_restarted_node_keeps_healthy_containers_running() {
     Kubectl::new(33, &server.kubeconfig).ok(&["delete", "pod", "steady"]);
     server.stop();
 }
+
+/// Runs kubectl under `script` so that it has a terminal (`-t`).
+fn with_terminal(k: &Kubectl, args: &[&str]) -> std::process::Output {
+    let mut line = format!("{}", k.binary.display());
+    for arg in args {
+        line.push_str(&format!(" '{arg}'"));
+    }
+    std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("KUBECONFIG", &k.kubeconfig)
+        .env("HOME", k.home.path())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_attach_and_port_forward_reach_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-3", "gte2e3", "10.42.103.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let file = dir.path().join("shell.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: shell}\nspec:\n  nodeName: e2e-node-3\n  terminationGracePeriodSeconds: 1\n  containers:\n  - {name: web, image: busybox:1.36, command: [sh, -c, \"echo port-forwarded > /tmp/index.html; httpd -p 8080 -h /tmp; while read line; do echo attached: $line; done; sleep 3600\"], stdin: true}\n",
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+    wait_pod(&pods, "shell", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+
+    // Exit codes and stdin, without and with a terminal.
+    let out = k.run(&[
+        "exec",
+        "shell",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("err"));
+    let mut child = k
+        .command(&[
+            "exec",
+            "-i",
+            "shell",
+            "--",
+            "sh",
+            "-c",
+            "read x; echo got $x",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"typed\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got typed\n");
+    let out = with_terminal(
+        &k,
+        &["exec", "-it", "shell", "--", "sh", "-c", "tty; exit 3"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/dev/pts/"));
+
+    // Attach: the main process reads what we send.
+    let mut child = k
+        .command(&["attach", "-i", "shell"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"hello\n").unwrap();
+    let logs = (0..40).find_map(|_| {
+        let logs = k.ok(&["logs", "shell"]);
+        if logs.contains("attached: hello") {
+            Some(logs)
+        } else {
+            std::thread::sleep(Duration::from_millis(250));
+            None
+        }
+    });
+    assert!(
+        logs.is_some(),
+        "the attached input never reached the container"
+    );
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Port-forward from a local port to the container's httpd.
+    let mut forward = k
+        .command(&["port-forward", "pod/shell", "0:8080"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(forward.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    // "Forwarding from 127.0.0.1:<port> -> 8080"
+    let port: u16 = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected port-forward output: {line}"));
+    let page = http_get("127.0.0.1", port, "/index.html").unwrap_or_default();
+    assert!(
+        page.contains("port-forwarded"),
+        "through the forward: {page}"
+    );
+    let _ = forward.kill();
+    let _ = forward.wait();
+
+    // An unknown container is refused with upstream's message.
+    let error = k.fails(&["exec", "shell", "-c", "nope", "--", "true"]);
+    assert!(
+        error.contains("container nope is not valid for pod shell"),
+        "{error}"
+    );
+
+    k.ok(&["delete", "pod", "shell"]);
+    server.stop();
+}

@@ -31,9 +31,9 @@ fn which(name: &str) -> Option<PathBuf> {
 }
 
 pub(crate) struct Kubectl {
-    binary: PathBuf,
-    kubeconfig: PathBuf,
-    home: tempfile::TempDir,
+    pub(crate) binary: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
+    pub(crate) home: tempfile::TempDir,
 }
 
 impl Kubectl {
