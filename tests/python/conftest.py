@@ -70,7 +70,8 @@ def node_client():
         raise AssertionError("the node never became Ready")
     yield api
     for pod in core.list_namespaced_pod("default").items:
-        core.delete_namespaced_pod(pod.metadata.name, "default", grace_period_seconds=0)
+        # Graceful: the pod lingers until its node has stopped its containers.
+        core.delete_namespaced_pod(pod.metadata.name, "default", grace_period_seconds=1)
     deadline = time.time() + 60
     while core.list_namespaced_pod("default").items and time.time() < deadline:
         time.sleep(0.2)

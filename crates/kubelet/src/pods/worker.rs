@@ -93,7 +93,20 @@ impl Worker {
                     }
                 }
                 () = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => return,
+                _ = shutdown.changed() => {
+                    // A pod already deleted is still torn down; a live one keeps running for
+                    // the next start to pick up.
+                    let deleted = self
+                        .updates
+                        .borrow()
+                        .as_ref()
+                        .is_none_or(|p| p.metadata.deletion_timestamp.is_some());
+                    if deleted {
+                        let pod = self.updates.borrow().clone().unwrap_or_else(|| Arc::clone(&self.last_pod));
+                        self.teardown(&pod, true).await;
+                    }
+                    return;
+                }
             }
         }
     }
