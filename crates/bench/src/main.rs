@@ -4,6 +4,7 @@
 mod api;
 mod http;
 mod percentile;
+mod podstart;
 mod store;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,9 @@ enum Suite {
     /// An API server (Gantry's or any other) under client load: creates, a 10,000-pod list,
     /// and watch fan-out.
     Api(api::Args),
+    /// Pod start-up on a real node (create → Running, seen by a watch), one at a time and in
+    /// parallel, beside containerd's and runc's own floors.
+    Podstart(podstart::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +37,6 @@ fn main() -> anyhow::Result<()> {
     match cli.suite {
         Suite::Store(args) => runtime.block_on(store::run(args)),
         Suite::Api(args) => runtime.block_on(api::run(args)),
+        Suite::Podstart(args) => runtime.block_on(podstart::run(args)),
     }
 }
