@@ -571,3 +571,143 @@ async fn exec_attach_and_port_forward_reach_the_container() {
     k.ok(&["delete", "pod", "shell"]);
     server.stop();
 }
+
+const PROBES: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: ready-later}
+spec:
+  nodeName: e2e-node-4
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sh, -c, "sleep 3; touch /tmp/ready; httpd -f -p 8080 -h /tmp"]
+    readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
+    livenessProbe: {tcpSocket: {port: 8080}, initialDelaySeconds: 5, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: never-ready}
+spec:
+  nodeName: e2e-node-4
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    readinessProbe: {httpGet: {path: /healthz, port: 9999}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: liveness}
+spec:
+  nodeName: e2e-node-4
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sh, -c, "touch /tmp/alive; sleep 2; rm /tmp/alive; sleep 3600"]
+    livenessProbe: {exec: {command: [test, -f, /tmp/alive]}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: oom}
+spec:
+  nodeName: e2e-node-4
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sh, -c, "x=$(head -c 67108864 /dev/zero | tr '\\0' a); sleep 3600"]
+    resources: {limits: {memory: 16Mi}}
+"#;
+
+fn ready(pod: &Value) -> bool {
+    pod["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_and_memory_limits_act_on_containers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-4", "gte2e4", "10.42.106.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let file = dir.path().join("probes.yaml");
+    std::fs::write(&file, PROBES).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+
+    // Running but not Ready until the readiness probe passes; then Ready, and the liveness
+    // probe (TCP) keeps it running.
+    let early = wait_pod(&pods, "ready-later", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    assert!(!ready(&early), "Ready before its readiness probe passed");
+    wait_pod(&pods, "ready-later", "Ready", 60, ready).await;
+
+    let never = wait_pod(&pods, "never-ready", "a failed readiness probe", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    assert!(!ready(&never));
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=never-ready,reason=Unhealthy",
+    ]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut events = events;
+    while !events.contains("Readiness probe failed") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        events = k.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=never-ready",
+        ]);
+    }
+    assert!(events.contains("Readiness probe failed"), "{events}");
+    let condition = k.ok(&[
+        "get",
+        "pod",
+        "never-ready",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].reason}",
+    ]);
+    assert_eq!(condition, "ContainersNotReady");
+
+    // A failing liveness probe restarts the container.
+    wait_pod(&pods, "liveness", "a restart", 60, |p| {
+        p["status"]["containerStatuses"][0]["restartCount"].as_u64() >= Some(1)
+    })
+    .await;
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=liveness",
+    ]);
+    assert!(
+        events.contains("failed liveness probe, will be restarted"),
+        "{events}"
+    );
+
+    // A memory limit below what the container takes: OOMKilled.
+    let oom = wait_pod(&pods, "oom", "OOMKilled", 60, |p| {
+        p["status"]["phase"] == "Failed"
+    })
+    .await;
+    assert_eq!(
+        oom["status"]["containerStatuses"][0]["state"]["terminated"]["reason"],
+        "OOMKilled"
+    );
+    assert_eq!(oom["status"]["qosClass"], "Burstable");
+
+    k.ok(&["delete", "pods", "--all", "--wait=true"]);
+    server.stop();
+}

@@ -163,6 +163,7 @@ async fn run_node(
         log_root: config.root_dir.join("pod-logs"),
         pods_root: config.root_dir.join("pods"),
         recorder: pods::events::Recorder::new(client.clone(), &config.node_name),
+        memory_capacity: node::facts::capacity(&config.root_dir)?.memory_bytes,
     });
     let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));
     let pods = tokio::spawn(pods::manager::run(ctx, stop_rx.clone()));

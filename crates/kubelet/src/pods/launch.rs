@@ -206,7 +206,17 @@ impl Worker {
     ) -> Result<Prepared, String> {
         let env = crate::pods::env::resolve(&self.ctx, pod, container, sandbox).await?;
         let mounts = crate::pods::volumes::mounts(&self.volumes, container)?;
-        Ok(Prepared { env, mounts })
+        let spec = pod.spec.clone().unwrap_or_default();
+        let resources = Some(crate::pods::resources::linux_resources(
+            &spec,
+            container,
+            self.ctx.memory_capacity,
+        ));
+        Ok(Prepared {
+            env,
+            mounts,
+            resources,
+        })
     }
 
     /// The message for a container waiting out its crash-loop back-off.

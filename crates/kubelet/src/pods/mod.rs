@@ -6,7 +6,9 @@ pub mod env;
 pub mod events;
 pub mod launch;
 pub mod manager;
+pub mod probes;
 pub mod pull_auth;
+pub mod resources;
 pub mod runtime_state;
 pub mod spec;
 pub mod status;
@@ -36,6 +38,8 @@ pub struct PodContext {
     pub pods_root: PathBuf,
     /// Events.
     pub recorder: events::Recorder,
+    /// The node's memory, for OOM scores.
+    pub memory_capacity: u64,
 }
 
 impl std::fmt::Debug for PodContext {

@@ -130,13 +130,16 @@ pub fn sandbox_config(pod: &Pod, attempt: u32, log_root: &Path) -> cri::PodSandb
     }
 }
 
-/// What a container needs from outside its spec: resolved environment and mounts.
+/// What a container needs from outside its spec: resolved environment, mounts and cgroup
+/// settings.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
     /// The environment, in order, with `$(VAR)` references expanded.
     pub env: Vec<(String, String)>,
     /// Host paths bound into the container.
     pub mounts: Vec<cri::Mount>,
+    /// Requests and limits as cgroup settings.
+    pub resources: Option<cri::LinuxContainerResources>,
 }
 
 /// The `attempt`th instance of `container` in `pod`.
@@ -217,7 +220,7 @@ pub fn container_config(
         stdin_once: container.stdin_once.unwrap_or(false),
         tty: container.tty.unwrap_or(false),
         linux: Some(cri::LinuxContainerConfig {
-            resources: None,
+            resources: prepared.resources.clone(),
             security_context: Some(cri::LinuxContainerSecurityContext {
                 privileged: security.privileged.unwrap_or(false),
                 readonly_rootfs: security.read_only_root_filesystem.unwrap_or(false),
@@ -336,6 +339,7 @@ mod tests {
         let prepared = Prepared {
             env: vec![("GREETING".into(), "hi".into())],
             mounts: vec![],
+            resources: None,
         };
         let config = container_config(&pod, container, 3, &prepared);
         assert_eq!(config.command, ["sh", "-c"]);

@@ -27,6 +27,8 @@ pub struct Inputs<'a> {
     pub start_time: &'a str,
     /// Now, for condition transition times.
     pub now: &'a str,
+    /// Probe results (readiness, startup).
+    pub probes: &'a crate::pods::probes::Probes,
 }
 
 fn rfc3339_nanos(nanos: i64) -> Value {
@@ -96,8 +98,8 @@ fn container_status(
                 (State::Running, _) => {
                     status["state"] =
                         json!({"running": {"startedAt": rfc3339_nanos(instance.started_at)}});
-                    status["ready"] = json!(true);
-                    status["started"] = json!(true);
+                    status["ready"] = json!(inputs.probes.ready(container, &instance.id));
+                    status["started"] = json!(inputs.probes.started(container, &instance.id));
                     if let Some(previous) = inputs.runtime.previous(&container.name) {
                         status["lastState"] =
                             json!({"terminated": terminated(previous, inputs.runtime_name)});

@@ -6,6 +6,7 @@ use crate::clock;
 use crate::pods::PodContext;
 use crate::pods::backoff::Backoff;
 use crate::pods::events::container_path;
+use crate::pods::probes::Probes;
 use crate::pods::runtime_state::{Instance, PodRuntime, Sandbox, State};
 use crate::pods::spec::{self, PodKey};
 use crate::pods::status::{self, Waiting};
@@ -33,6 +34,7 @@ pub struct Worker {
     pub(crate) backoff: Backoff,
     pub(crate) waiting: Waiting,
     pub(crate) volumes: volumes::Prepared,
+    probes: Probes,
     updates: PodUpdates,
     start_time: Option<String>,
     last_status: Option<Value>,
@@ -48,6 +50,7 @@ impl Worker {
             backoff: Backoff::default(),
             waiting: Waiting::new(),
             volumes: volumes::Prepared::new(),
+            probes: Probes::default(),
             updates,
             start_time: pod
                 .status
@@ -152,6 +155,9 @@ impl Worker {
                 wait = wait.min(next);
             }
             runtime = PodRuntime::read(&self.ctx.cri, &self.key.uid).await?;
+            if let Some(next) = self.probe(pod, &runtime, &sandbox).await {
+                wait = wait.min(next);
+            }
         }
         let phase = self.report(pod, &runtime).await?;
         if matches!(phase.as_str(), "Succeeded" | "Failed") {
@@ -162,6 +168,61 @@ impl Worker {
             wait = Duration::from_secs(10);
         }
         Ok(wait)
+    }
+
+    /// Runs the probes that are due and restarts the containers whose liveness or startup
+    /// probe failed; returns when the next probe is due.
+    async fn probe(
+        &mut self,
+        pod: &Pod,
+        runtime: &PodRuntime,
+        sandbox: &Sandbox,
+    ) -> Option<Duration> {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let running: Vec<(&Container, &Instance)> = spec
+            .containers
+            .iter()
+            .filter_map(|c| {
+                let instance = runtime
+                    .latest(&c.name)
+                    .filter(|i| i.state == State::Running && i.sandbox_id == sandbox.id)?;
+                Some((c, instance))
+            })
+            .collect();
+        if running.is_empty() {
+            return None;
+        }
+        let ip = sandbox.ip.clone().unwrap_or_default();
+        let verdict = self.probes.run(&self.ctx, pod, &ip, &running).await;
+        for (name, kind) in &verdict.restart {
+            let Some((_, instance)) = running.iter().find(|(c, _)| &c.name == name) else {
+                continue;
+            };
+            self.ctx.recorder.normal(
+                pod,
+                Some(container_path(pod, name)),
+                "Killing",
+                format!(
+                    "Container {name} failed {} probe, will be restarted",
+                    kind.word().to_lowercase()
+                ),
+            );
+            let grace = spec.termination_grace_period_seconds.unwrap_or(30);
+            let _ = self
+                .ctx
+                .cri
+                .runtime
+                .clone()
+                .stop_container(cri::StopContainerRequest {
+                    container_id: instance.id.clone(),
+                    timeout: grace,
+                })
+                .await;
+        }
+        if !verdict.restart.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        verdict.next
     }
 
     /// Starts the pod's next sandbox after stopping whatever is left of the previous one.
@@ -336,6 +397,7 @@ impl Worker {
             host_ip: &self.ctx.host_ip,
             start_time: &start_time,
             now: &now,
+            probes: &self.probes,
         });
         let phase = status["phase"].as_str().unwrap_or("Pending").to_owned();
         if self.last_status.as_ref() != Some(&status) {

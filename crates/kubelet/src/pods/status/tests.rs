@@ -54,6 +54,7 @@ fn compute_for(pod: &Pod, runtime: &PodRuntime, waiting: &Waiting) -> Value {
         host_ip: "192.0.2.1",
         start_time: "T0",
         now: "T1",
+        probes: &crate::pods::probes::Probes::default(),
     })
 }
 
