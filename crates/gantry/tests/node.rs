@@ -623,6 +623,42 @@ spec:
     resources: {limits: {memory: 16Mi}}
 "#;
 
+fn hooks_manifest(host_dir: &Path) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: hooks}}
+spec:
+  nodeName: e2e-node-4
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sh, -c, "while [ ! -f /tmp/post-start ]; do sleep 0.1; done; echo post-start ran; sleep 3600"]
+    lifecycle:
+      postStart: {{exec: {{command: [touch, /tmp/post-start]}}}}
+      preStop: {{exec: {{command: [sh, -c, "echo stopped > /hooks/pre-stop"]}}}}
+    volumeMounts: [{{name: hooks, mountPath: /hooks}}]
+  volumes: [{{name: hooks, hostPath: {{path: {dir}, type: DirectoryOrCreate}}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: bad-hook}}
+spec:
+  nodeName: e2e-node-4
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    lifecycle:
+      postStart: {{exec: {{command: [sh, -c, "exit 7"]}}}}
+"#,
+        dir = host_dir.display()
+    )
+}
+
 fn ready(pod: &Value) -> bool {
     pod["status"]["conditions"].as_array().is_some_and(|c| {
         c.iter()
@@ -707,6 +743,41 @@ async fn probes_and_memory_limits_act_on_containers() {
         "OOMKilled"
     );
     assert_eq!(oom["status"]["qosClass"], "Burstable");
+
+    // postStart runs right after the start; preStop before the stop.
+    let hooks = dir.path().join("hooks");
+    let file = dir.path().join("hooks.yaml");
+    std::fs::write(&file, hooks_manifest(&hooks)).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    wait_pod(&pods, "hooks", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    let mut logs = String::new();
+    for _ in 0..40 {
+        logs = k.ok(&["logs", "hooks"]);
+        if !logs.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(logs, "post-start ran\n");
+    k.ok(&["delete", "pod", "hooks"]);
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-stop")).unwrap(),
+        "stopped\n"
+    );
+    wait_pod(&pods, "bad-hook", "a failed postStart hook", 60, |p| {
+        p["status"]["containerStatuses"][0]["restartCount"].as_u64() >= Some(1)
+    })
+    .await;
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=bad-hook",
+    ]);
+    assert!(events.contains("FailedPostStartHook"), "{events}");
 
     k.ok(&["delete", "pods", "--all", "--wait=true"]);
     server.stop();

@@ -4,6 +4,7 @@
 
 use crate::pods::backoff::go_duration;
 use crate::pods::events::container_path;
+use crate::pods::hooks::{self, Hook};
 use crate::pods::runtime_state::Sandbox;
 use crate::pods::spec::{self, Prepared};
 use crate::pods::worker::Worker;
@@ -190,10 +191,28 @@ impl Worker {
         }
         recorder.normal(
             pod,
-            path,
+            path.clone(),
             "Started",
             format!("Started container {}", container.name),
         );
+        if let Some(handler) = Hook::PostStart.handler(container) {
+            let ip = sandbox.ip.clone().unwrap_or_default();
+            let grace = grace_period(pod);
+            if let Err(message) = hooks::run(&self.ctx, handler, container, &id, &ip, grace).await {
+                recorder.warning(pod, path, "FailedPostStartHook", message.clone());
+                let _ = self
+                    .ctx
+                    .cri
+                    .runtime
+                    .clone()
+                    .stop_container(cri::StopContainerRequest {
+                        container_id: id,
+                        timeout: i64::try_from(grace.as_secs()).unwrap_or(30),
+                    })
+                    .await;
+                return Err(("PostStartHookError".to_owned(), message));
+            }
+        }
         Ok(())
     }
 
@@ -240,4 +259,18 @@ fn go_duration_ms(duration: std::time::Duration) -> String {
     } else {
         format!("{}.{:03}s", ms / 1000, ms % 1000)
     }
+}
+
+/// The pod's grace period: what a stop (and a hook) may take.
+pub(crate) fn grace_period(pod: &Pod) -> std::time::Duration {
+    let seconds = pod
+        .metadata
+        .deletion_grace_period_seconds
+        .or_else(|| {
+            pod.spec
+                .as_ref()
+                .and_then(|s| s.termination_grace_period_seconds)
+        })
+        .unwrap_or(30);
+    std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
 }

@@ -290,7 +290,7 @@ fn port_number(port: &IntOrString, container: &Container) -> Result<u16, String>
 }
 
 /// A bare HTTP/1.0 GET; returns the status code.
-async fn http_status(
+pub(crate) async fn http_status(
     host: &str,
     port: u16,
     path: &str,

@@ -5,6 +5,8 @@
 
 use crate::pods::PodContext;
 use crate::pods::events::container_path;
+use crate::pods::hooks::{self, Hook};
+use crate::pods::launch::grace_period;
 use crate::pods::runtime_state::{Instance, POD_UID_LABEL, PodRuntime, State};
 use crate::pods::volumes;
 use crate::pods::worker::Worker;
@@ -14,8 +16,39 @@ use kube::api::{Api, DeleteParams, Preconditions};
 use std::collections::HashSet;
 
 impl Worker {
-    /// Stops one container with `grace` seconds before SIGKILL.
+    /// Stops one container with `grace` seconds before SIGKILL, running its `preStop` hook
+    /// first (the hook's time comes out of the grace period).
     pub(crate) async fn stop_container(&self, pod: &Pod, instance: &Instance, grace: i64) {
+        let mut grace = grace;
+        let container = pod.spec.as_ref().and_then(|s| {
+            s.containers
+                .iter()
+                .chain(s.init_containers.iter().flatten())
+                .find(|c| c.name == instance.name)
+        });
+        if let Some(container) = container
+            && let Some(handler) = Hook::PreStop.handler(container)
+            && grace > 0
+        {
+            let started = std::time::Instant::now();
+            let budget = std::time::Duration::from_secs(u64::try_from(grace).unwrap_or(0));
+            let ip = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.pod_ip.clone())
+                .unwrap_or_default();
+            if let Err(message) =
+                hooks::run(&self.ctx, handler, container, &instance.id, &ip, budget).await
+            {
+                self.ctx.recorder.warning(
+                    pod,
+                    Some(container_path(pod, &instance.name)),
+                    "FailedPreStopHook",
+                    message,
+                );
+            }
+            grace = (grace - i64::try_from(started.elapsed().as_secs()).unwrap_or(0)).max(2);
+        }
         self.ctx.recorder.normal(
             pod,
             Some(container_path(pod, &instance.name)),
@@ -44,16 +77,7 @@ impl Worker {
 
     /// Tears the pod down; `release` deletes the terminating pod from the API afterwards.
     pub(crate) async fn teardown(&mut self, pod: &Pod, release: bool) {
-        let grace = pod
-            .metadata
-            .deletion_grace_period_seconds
-            .or_else(|| {
-                pod.spec
-                    .as_ref()
-                    .and_then(|s| s.termination_grace_period_seconds)
-            })
-            .unwrap_or(30)
-            .max(0);
+        let grace = i64::try_from(grace_period(pod).as_secs()).unwrap_or(30);
         if let Ok(runtime) = PodRuntime::read(&self.ctx.cri, &self.key.uid).await {
             let running = runtime
                 .instances
