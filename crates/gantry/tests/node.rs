@@ -782,3 +782,197 @@ async fn probes_and_memory_limits_act_on_containers() {
     k.ok(&["delete", "pods", "--all", "--wait=true"]);
     server.stop();
 }
+
+/// Debian's docker-registry on a free loopback port, with one htpasswd user; killed on drop.
+struct Registry {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let htpasswd = std::process::Command::new("htpasswd")
+            .args(["-Bbn", "puller", "s3cret"])
+            .output()
+            .unwrap();
+        assert!(htpasswd.status.success(), "htpasswd (apache2-utils) failed");
+        std::fs::write(dir.join("htpasswd"), &htpasswd.stdout).unwrap();
+        let config = format!(
+            "version: 0.1\nlog: {{level: warn}}\nstorage: {{filesystem: {{rootdirectory: {data}}}}}\nhttp: {{addr: {address}}}\nauth: {{htpasswd: {{realm: gantry, path: {htpasswd}}}}}\n",
+            data = dir.join("data").display(),
+            htpasswd = dir.join("htpasswd").display(),
+        );
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let child = std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry (Debian package docker-registry)");
+        let up = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            std::net::TcpStream::connect(&address).is_ok()
+        });
+        assert!(up, "docker-registry did not listen on {address}");
+        Self { child, address }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ctr(socket: &Path, args: &[&str]) {
+    let out = std::process::Command::new("ctr")
+        .arg("--address")
+        .arg(socket)
+        .args(["--namespace", "k8s.io"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ctr {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_are_pulled_from_a_local_registry_by_policy_and_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry_dir = dir.path().join("registry");
+    std::fs::create_dir_all(&registry_dir).unwrap();
+    let registry = Registry::start(&registry_dir);
+    let server = start_node(dir.path(), "e2e-node-5", "gte2e5", "10.42.107.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+
+    // Put the test image in the registry (behind a password), then forget it locally so that
+    // the node must pull it.
+    let socket = dir.path().join("agent/containerd/containerd.sock");
+    let remote = format!("{}/test/busybox:1.36", registry.address);
+    ctr(
+        &socket,
+        &["images", "tag", "docker.io/library/busybox:1.36", &remote],
+    );
+    ctr(
+        &socket,
+        &[
+            "images",
+            "push",
+            "--plain-http",
+            "--user",
+            "puller:s3cret",
+            &remote,
+        ],
+    );
+    ctr(&socket, &["images", "rm", &remote]);
+
+    k.ok(&[
+        "create",
+        "secret",
+        "docker-registry",
+        "regcred",
+        &format!("--docker-server={}", registry.address),
+        "--docker-username=puller",
+        "--docker-password=s3cret",
+    ]);
+    let manifest = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: with-secret}}
+spec:
+  nodeName: e2e-node-5
+  terminationGracePeriodSeconds: 1
+  imagePullSecrets: [{{name: regcred}}]
+  containers: [{{name: c, image: "{remote}", imagePullPolicy: Always, command: [sleep, "3600"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: without-secret}}
+spec:
+  nodeName: e2e-node-5
+  containers: [{{name: c, image: "{remote}", imagePullPolicy: Always, command: [sleep, "3600"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: never}}
+spec:
+  nodeName: e2e-node-5
+  containers: [{{name: c, image: "{registry}/test/absent:1", imagePullPolicy: Never}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: present}}
+spec:
+  nodeName: e2e-node-5
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: c, image: "busybox:1.36", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}]
+"#,
+        registry = registry.address
+    );
+    let file = dir.path().join("pull.yaml");
+    std::fs::write(&file, manifest).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+
+    let pulled = wait_pod(&pods, "with-secret", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    assert!(
+        pulled["status"]["containerStatuses"][0]["imageID"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{pulled}"
+    );
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=with-secret",
+    ]);
+    assert!(events.contains("Successfully pulled image"), "{events}");
+
+    let refused = wait_pod(&pods, "without-secret", "ImagePullBackOff", 60, |p| {
+        waiting_reason(p) == "ImagePullBackOff"
+    })
+    .await;
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=without-secret",
+    ]);
+    assert!(events.contains("401 Unauthorized"), "{events}\n{refused}");
+
+    wait_pod(&pods, "never", "ErrImageNeverPull", 60, |p| {
+        waiting_reason(p) == "ErrImageNeverPull"
+    })
+    .await;
+    wait_pod(&pods, "present", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=present",
+    ]);
+    assert!(events.contains("already present on machine"), "{events}");
+
+    k.ok(&["delete", "pods", "--all", "--wait=true"]);
+    server.stop();
+    drop(registry);
+}

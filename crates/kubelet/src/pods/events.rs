@@ -1,17 +1,29 @@
 //! Events the node records about pods (`Pulling`, `Pulled`, `Created`, `Started`, `Killing`,
 //! `BackOff`, `Failed`, ...), as core/v1 Events from the `kubelet` component. Recording never
 //! blocks or fails the pod's work: a lost event is logged and dropped.
+//!
+//! As upstream's event correlator, a repeat of an event (same object, container, type, reason
+//! and message) does not make a new Event: the first one's `count` and `lastTimestamp` move.
 
 use crate::clock;
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How many distinct events the recorder remembers for aggregation before it starts over.
+const REMEMBERED: usize = 4096;
+
+/// An event already written: its name and how many times it happened.
+type Seen = HashMap<String, (String, i32)>;
 
 /// Writes events for one node.
 #[derive(Clone)]
 pub struct Recorder {
     client: kube::Client,
     node: String,
+    seen: Arc<Mutex<Seen>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -28,6 +40,7 @@ impl Recorder {
         Self {
             client,
             node: node.to_owned(),
+            seen: Arc::default(),
         }
     }
 
@@ -82,6 +95,41 @@ impl Recorder {
             "reportingInstance": self.node,
         });
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        let key = format!(
+            "{}/{}/{}/{}/{}",
+            pod.metadata.uid.as_deref().unwrap_or_default(),
+            involved["fieldPath"].as_str().unwrap_or_default(),
+            kind,
+            reason,
+            message
+        );
+        let repeat = self.seen.lock().ok().and_then(|mut seen| {
+            if let Some((name, count)) = seen.get_mut(&key) {
+                *count += 1;
+                return Some((name.clone(), *count));
+            }
+            if seen.len() >= REMEMBERED {
+                seen.clear();
+            }
+            let name = event["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            seen.insert(key, (name, 1));
+            None
+        });
+        if let Some((name, count)) = repeat {
+            tokio::spawn(async move {
+                let patch = json!({"count": count, "lastTimestamp": now});
+                if let Err(e) = api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    tracing::debug!(error = %e, "could not update an event");
+                }
+            });
+            return;
+        }
         tokio::spawn(async move {
             let event: Event = match serde_json::from_value(event) {
                 Ok(event) => event,

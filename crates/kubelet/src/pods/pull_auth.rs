@@ -47,7 +47,9 @@ pub fn find_auth(config: &serde_json::Value, host: &str) -> Option<cri::AuthConf
         username: text("username"),
         password: text("password"),
         auth: text("auth"),
-        server_address: host.to_owned(),
+        // containerd parses this as a URL and refuses `host:port`; the credentials are already
+        // matched to the registry here, so the address is left out.
+        server_address: String::new(),
         identity_token: text("identitytoken"),
         registry_token: text("registrytoken"),
     })
