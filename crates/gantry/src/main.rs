@@ -1,5 +1,6 @@
 //! The `gantry` binary: parses flags, wires components together, installs tracing.
 
+mod agent;
 mod duration;
 mod server;
 
@@ -19,6 +20,8 @@ enum Command {
     Server(server::Args),
     /// Runs only the API server (and its store).
     Apiserver(server::Args),
+    /// Runs a worker node (the kubelet and its containerd) for an API server elsewhere.
+    Agent(agent::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +40,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Server(args) => runtime.block_on(server::run(args, server::Role::Node)),
         Command::Apiserver(args) => runtime.block_on(server::run(args, server::Role::ApiServer)),
+        Command::Agent(args) => runtime.block_on(agent::run(args)),
     }
 }

@@ -35,38 +35,10 @@ pub(crate) struct Args {
     #[arg(long, default_value = "30000-32767")]
     service_node_port_range: String,
     #[command(flatten)]
-    agent: AgentArgs,
-}
-
-/// The node agent's flags (`gantry server`; k3s' names where it has them).
-#[derive(Debug, clap::Args)]
-pub(crate) struct AgentArgs {
+    agent: crate::agent::NodeArgs,
     /// Run no node agent (kubelet) on this server.
     #[arg(long)]
     disable_agent: bool,
-    /// The Node's name (default: the host name).
-    #[arg(long)]
-    node_name: Option<String>,
-    /// The node's address (default: the source address of the default route).
-    #[arg(long)]
-    node_ip: Option<std::net::IpAddr>,
-    /// A running containerd's socket; without it the node starts its own containerd.
-    #[arg(long)]
-    container_runtime_endpoint: Option<PathBuf>,
-    /// The pod CIDR of this node.
-    #[arg(long, default_value = "10.42.0.0/24")]
-    pod_cidr: String,
-    /// The name of the node's CNI bridge (distinct per node sharing a machine).
-    #[arg(long, default_value = "gantry0")]
-    cni_bridge: String,
-    /// The port of the node's endpoints (logs, exec, port-forward) on its address; 0 picks a
-    /// free one.
-    #[arg(long, default_value_t = 10250)]
-    kubelet_port: u16,
-    /// Image archives (`*.tar`) imported into the runtime at start (default:
-    /// `<data-dir>/agent/images`, as k3s' air-gap images directory).
-    #[arg(long)]
-    images_dir: Option<PathBuf>,
 }
 
 /// What the process runs.
@@ -134,14 +106,14 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     println!("export KUBECONFIG={}", kubeconfig.display());
 
     let agent = async {
-        if role != Role::Node || args.agent.disable_agent {
+        if role != Role::Node || args.disable_agent {
             shutdown_signal().await;
             return Ok(());
         }
         let client = kube::Client::try_from(kube::Config::new(
             format!("http://{}", local_url_host(address)).parse()?,
         ))?;
-        let config = kubelet_config(&args);
+        let config = crate::agent::kubelet_config(&args.data_dir, &args.agent, true);
         gantry_kubelet::run(config, client, shutdown_signal()).await
     };
     let compaction = async {
@@ -184,29 +156,6 @@ fn local_url_host(address: SocketAddr) -> String {
     }
 }
 
-fn kubelet_config(args: &Args) -> gantry_kubelet::KubeletConfig {
-    let agent = &args.agent;
-    let name = agent
-        .node_name
-        .clone()
-        .unwrap_or_else(gantry_kubelet::node::facts::hostname);
-    let root = args.data_dir.join("agent");
-    let mut config = gantry_kubelet::KubeletConfig::new(&name, root.clone());
-    config.node_ip = agent.node_ip;
-    config.containerd_socket = agent.container_runtime_endpoint.clone();
-    config.images_dir = Some(
-        agent
-            .images_dir
-            .clone()
-            .unwrap_or_else(|| root.join("images")),
-    );
-    config.pod_cidr = agent.pod_cidr.clone();
-    config.cni_bridge = agent.cni_bridge.clone();
-    config.control_plane = true;
-    config.kubelet_port = agent.kubelet_port;
-    config
-}
-
 /// Writes the admin kubeconfig for this server and returns its path.
 fn write_kubeconfig(data_dir: &Path, address: SocketAddr) -> anyhow::Result<PathBuf> {
     let path = data_dir.join("admin.kubeconfig");
@@ -225,7 +174,7 @@ fn write_kubeconfig(data_dir: &Path, address: SocketAddr) -> anyhow::Result<Path
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let mut terminate =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let term = async {

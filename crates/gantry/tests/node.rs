@@ -976,3 +976,160 @@ spec:
     server.stop();
     drop(registry);
 }
+
+/// `gantry agent` as a process; killed (and its runtime with it) on drop.
+struct Agent {
+    child: Option<std::process::Child>,
+    data_dir: PathBuf,
+}
+
+impl Agent {
+    fn start(server: &str, data_dir: &Path) -> Self {
+        let images = images().to_str().unwrap().to_owned();
+        let log = std::fs::File::create(data_dir.join("agent.log")).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["agent", "--server", server, "--data-dir"])
+            .arg(data_dir)
+            .args(["--node-name", "e2e-node-6", "--cni-bridge", "gte2e6"])
+            .args(["--pod-cidr", "10.42.108.0/24", "--kubelet-port", "0"])
+            .args(["--images-dir", &images])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Self {
+            child: Some(child),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn stop(mut self) {
+        let mut child = self.child.take().unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.kill();
+            common::kill_runtime_leftovers(&self.data_dir);
+        }
+    }
+}
+
+async fn renew_time(leases: &Api<Lease>, node: &str) -> Option<String> {
+    let lease = leases.get_opt(node).await.unwrap()?;
+    lease.spec?.renew_time.map(|t| {
+        serde_json::to_value(t)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"), &[]);
+    let url = std::fs::read_to_string(&server.kubeconfig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_owned))
+        .unwrap();
+    let node_dir = dir.path().join("node");
+    std::fs::create_dir_all(&node_dir).unwrap();
+    let mut agent = Agent::start(&url, &node_dir);
+    let client = client(&server).await;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
+    for _ in 0..200 {
+        if renew_time(&leases, "e2e-node-6").await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let node = Api::<Node>::all(client.clone())
+        .get("e2e-node-6")
+        .await
+        .unwrap();
+    let labels = node.metadata.labels.unwrap();
+    assert!(
+        !labels.contains_key("node-role.kubernetes.io/control-plane"),
+        "a worker is not a control plane"
+    );
+
+    let k = Kubectl::new(33, &server.kubeconfig);
+    // kubectl run, bound to the node by an override until the scheduler lands.
+    k.ok(&[
+        "run",
+        "steady",
+        "--image=busybox:1.36",
+        "--restart=Never",
+        "--overrides={\"spec\":{\"nodeName\":\"e2e-node-6\",\"terminationGracePeriodSeconds\":1}}",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let before = wait_pod(&pods, "steady", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    let id = before["status"]["containerStatuses"][0]["containerID"].clone();
+    assert!(
+        before["status"]["podIP"]
+            .as_str()
+            .is_some_and(|ip| ip.starts_with("10.42.108."))
+    );
+
+    // Killed, the agent renews nothing: the Lease goes stale.
+    agent.kill();
+    let stale = renew_time(&leases, "e2e-node-6").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        renew_time(&leases, "e2e-node-6").await.unwrap(),
+        stale,
+        "the lease moved without an agent"
+    );
+
+    // Started again, it finds the container running and leaves it alone.
+    let agent = Agent::start(&url, &node_dir);
+    let mut renewed = stale.clone();
+    for _ in 0..200 {
+        renewed = renew_time(&leases, "e2e-node-6").await.unwrap();
+        if renewed != stale {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(
+        renewed, stale,
+        "the restarted agent did not renew its lease"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = wait_pod(&pods, "steady", "Running", 30, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    assert_eq!(
+        after["status"]["containerStatuses"][0]["containerID"], id,
+        "the container was replaced"
+    );
+    assert_eq!(after["status"]["containerStatuses"][0]["restartCount"], 0);
+
+    k.ok(&["delete", "pod", "steady"]);
+    agent.stop();
+    server.stop();
+}

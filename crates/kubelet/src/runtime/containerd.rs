@@ -86,6 +86,8 @@ impl Containerd {
         std::fs::write(&config, settings.config_toml())
             .with_context(|| format!("writing {}", config.display()))?;
         let socket = settings.socket();
+        let pid_file = settings.dir.join("containerd.pid");
+        stop_leftover(&pid_file, &config).await;
         // A socket left by a containerd that was killed would make the wait below pass early.
         let _ = std::fs::remove_file(&socket);
         let log_path = settings.dir.join("containerd.log");
@@ -103,6 +105,10 @@ impl Containerd {
             .kill_on_drop(true)
             .spawn()
             .context("starting containerd (is the containerd package installed?)")?;
+        if let Some(pid) = child.id() {
+            std::fs::write(&pid_file, pid.to_string())
+                .with_context(|| format!("writing {}", pid_file.display()))?;
+        }
         let mut containerd = Self { child, socket };
         containerd.wait_ready(&log_path).await?;
         Ok(containerd)
@@ -152,6 +158,43 @@ impl Containerd {
             }
         }
     }
+}
+
+/// Stops the containerd a previous run of this node left behind (the node was killed, so it
+/// could not stop its child): it holds the socket and the metadata database. Its containers
+/// keep running; the new containerd picks them up.
+async fn stop_leftover(pid_file: &Path, config: &Path) {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    let ours = |pid: u32| {
+        std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            cmdline.starts_with("containerd ") && cmdline.contains(&*config.to_string_lossy())
+        })
+    };
+    if !ours(pid) {
+        return;
+    }
+    tracing::info!(pid, "stopping the containerd a previous run left behind");
+    let signal = |name: &'static str| async move {
+        let _ = tokio::process::Command::new("kill")
+            .args([name, &pid.to_string()])
+            .status()
+            .await;
+    };
+    signal("-TERM").await;
+    for _ in 0..100 {
+        if !ours(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    signal("-KILL").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 #[cfg(test)]

@@ -1,0 +1,81 @@
+//! `gantry agent`: a worker node — the kubelet alone, against an API server elsewhere — and
+//! the node flags `gantry server` shares with it.
+
+use std::path::{Path, PathBuf};
+
+/// The node's flags, shared by `gantry server` and `gantry agent` (k3s' names where it has
+/// them).
+#[derive(Debug, clap::Args)]
+pub(crate) struct NodeArgs {
+    /// The Node's name (default: the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// The node's address (default: the source address of the default route).
+    #[arg(long)]
+    node_ip: Option<std::net::IpAddr>,
+    /// A running containerd's socket; without it the node starts its own containerd.
+    #[arg(long)]
+    container_runtime_endpoint: Option<PathBuf>,
+    /// The pod CIDR of this node.
+    #[arg(long, default_value = "10.42.0.0/24")]
+    pod_cidr: String,
+    /// The name of the node's CNI bridge (distinct per node sharing a machine).
+    #[arg(long, default_value = "gantry0")]
+    cni_bridge: String,
+    /// The port of the node's endpoints (logs, exec, port-forward) on its address; 0 picks a
+    /// free one.
+    #[arg(long, default_value_t = 10250)]
+    kubelet_port: u16,
+    /// Image archives (`*.tar`) imported into the runtime at start (default:
+    /// `<data-dir>/agent/images`, as k3s' air-gap images directory).
+    #[arg(long)]
+    images_dir: Option<PathBuf>,
+}
+
+/// Flags of `gantry agent`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The API server's URL (plain http until the security issue brings TLS and tokens).
+    #[arg(long)]
+    server: String,
+    /// Where the node keeps its state (containerd, CNI, pods, logs under `<data-dir>/agent`).
+    #[arg(long, default_value = "/var/lib/gantry")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// The kubelet's configuration from the node flags.
+pub(crate) fn kubelet_config(
+    data_dir: &Path,
+    node: &NodeArgs,
+    control_plane: bool,
+) -> gantry_kubelet::KubeletConfig {
+    let name = node
+        .node_name
+        .clone()
+        .unwrap_or_else(gantry_kubelet::node::facts::hostname);
+    let root = data_dir.join("agent");
+    let mut config = gantry_kubelet::KubeletConfig::new(&name, root.clone());
+    config.node_ip = node.node_ip;
+    config.containerd_socket = node.container_runtime_endpoint.clone();
+    config.images_dir = Some(
+        node.images_dir
+            .clone()
+            .unwrap_or_else(|| root.join("images")),
+    );
+    config.pod_cidr = node.pod_cidr.clone();
+    config.cni_bridge = node.cni_bridge.clone();
+    config.control_plane = control_plane;
+    config.kubelet_port = node.kubelet_port;
+    config
+}
+
+/// Runs the node until SIGTERM or Ctrl-C.
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    let url = args.server.parse()?;
+    let client = kube::Client::try_from(kube::Config::new(url))?;
+    let config = kubelet_config(&args.data_dir, &args.node, false);
+    tracing::info!(server = %args.server, node = %config.node_name, "starting the node agent");
+    gantry_kubelet::run(config, client, crate::server::shutdown_signal()).await
+}
