@@ -26,6 +26,10 @@ pub(crate) struct NodeArgs {
     /// free one.
     #[arg(long, default_value_t = 10250)]
     kubelet_port: u16,
+    /// Static pod manifests run by this node and mirrored to the API (upstream's
+    /// `--pod-manifest-path`; default: `<data-dir>/agent/pod-manifests`).
+    #[arg(long)]
+    pod_manifest_path: Option<PathBuf>,
     /// Image archives (`*.tar`) imported into the runtime at start (default:
     /// `<data-dir>/agent/images`, as k3s' air-gap images directory).
     #[arg(long)]
@@ -68,6 +72,11 @@ pub(crate) fn kubelet_config(
     config.cni_bridge = node.cni_bridge.clone();
     config.control_plane = control_plane;
     config.kubelet_port = node.kubelet_port;
+    config.static_pod_path = Some(
+        node.pod_manifest_path
+            .clone()
+            .unwrap_or_else(|| root.join("pod-manifests")),
+    );
     config
 }
 

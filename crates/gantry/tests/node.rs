@@ -1133,3 +1133,53 @@ async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
     agent.stop();
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_pods_run_from_manifests_and_are_mirrored() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("agent/pod-manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::write(
+        manifests.join("web.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: static-web, labels: {tier: static}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, image: busybox:1.36, command: [sleep, \"3600\"]}]\n",
+    )
+    .unwrap();
+    let server = start_node(dir.path(), "e2e-node-7", "gte2e7", "10.42.109.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
+
+    let mirror = wait_pod(
+        &pods,
+        "static-web-e2e-node-7",
+        "a Running mirror",
+        60,
+        |p| p["status"]["phase"] == "Running",
+    )
+    .await;
+    assert!(
+        mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_string(),
+        "{mirror}"
+    );
+    assert_eq!(mirror["metadata"]["ownerReferences"][0]["kind"], "Node");
+    assert_eq!(mirror["spec"]["nodeName"], "e2e-node-7");
+    let id = mirror["status"]["containerStatuses"][0]["containerID"].clone();
+
+    // Deleting the mirror does not stop the pod: the node writes the mirror again.
+    k.ok(&["delete", "pod", "static-web-e2e-node-7", "--wait=false"]);
+    let again = wait_pod(&pods, "static-web-e2e-node-7", "a new mirror", 60, |p| {
+        p["metadata"]["uid"] != mirror["metadata"]["uid"] && p["status"]["phase"] == "Running"
+    })
+    .await;
+    assert_eq!(
+        again["status"]["containerStatuses"][0]["containerID"], id,
+        "the static pod restarted"
+    );
+
+    // Removing the manifest stops the pod and removes its mirror.
+    std::fs::remove_file(manifests.join("web.yaml")).unwrap();
+    wait_pod(&pods, "static-web-e2e-node-7", "no mirror", 60, |p| {
+        p.is_null()
+    })
+    .await;
+    server.stop();
+}

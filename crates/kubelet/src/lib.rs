@@ -50,6 +50,8 @@ pub struct KubeletConfig {
     pub control_plane: bool,
     /// How often the node status is computed (upstream's `nodeStatusUpdateFrequency`).
     pub status_update_frequency: Duration,
+    /// Static pod manifests (upstream's `staticPodPath`); `None` runs none.
+    pub static_pod_path: Option<PathBuf>,
     /// The port of the node's HTTP endpoints (logs, exec, ...) on the node's address; 0 picks
     /// a free one (several nodes on one machine).
     pub kubelet_port: u16,
@@ -71,6 +73,7 @@ impl KubeletConfig {
             control_plane: false,
             status_update_frequency: Duration::from_secs(10),
             kubelet_port: 10250,
+            static_pod_path: None,
         }
     }
 }
@@ -166,6 +169,13 @@ async fn run_node(
         memory_capacity: node::facts::capacity(&config.root_dir)?.memory_bytes,
     });
     let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));
+    let static_pods = config.static_pod_path.clone().map(|dir| {
+        tokio::spawn(pods::static_pods::run(
+            Arc::clone(&ctx),
+            dir,
+            stop_rx.clone(),
+        ))
+    });
     let pods = tokio::spawn(pods::manager::run(ctx, stop_rx.clone()));
     let heartbeat = {
         let client = client.clone();
@@ -205,6 +215,9 @@ async fn run_node(
     shutdown.await;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(pods, heartbeat, status_loop, endpoints);
+    if let Some(task) = static_pods {
+        let _ = task.await;
+    }
     Ok(())
 }
 

@@ -44,6 +44,12 @@ pub async fn run(ctx: Arc<PodContext>, shutdown: watch::Receiver<bool>) {
         slots.retain(|_, slot| !slot.task.is_finished());
         match event {
             watcher::Event::Init => listing = Some(HashSet::new()),
+            // Mirror pods only show static pods, which their own source runs.
+            watcher::Event::InitApply(pod) | watcher::Event::Apply(pod) if is_mirror(&pod) => {
+                if let Some(seen) = listing.as_mut() {
+                    seen.insert(pod.metadata.uid.clone().unwrap_or_default());
+                }
+            }
             watcher::Event::InitApply(pod) | watcher::Event::Apply(pod) => {
                 let uid = pod.metadata.uid.clone().unwrap_or_default();
                 if let Some(seen) = listing.as_mut() {
@@ -93,4 +99,11 @@ pub async fn run(ctx: Arc<PodContext>, shutdown: watch::Receiver<bool>) {
     for (_, slot) in slots {
         let _ = slot.task.await;
     }
+}
+
+fn is_mirror(pod: &Pod) -> bool {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(crate::pods::static_pods::MIRROR))
 }

@@ -12,6 +12,7 @@ pub mod pull_auth;
 pub mod resources;
 pub mod runtime_state;
 pub mod spec;
+pub mod static_pods;
 pub mod status;
 pub mod teardown;
 pub mod volumes;

@@ -160,6 +160,14 @@ pub async fn remove_orphans(
         let Some(uid) = sandbox.labels.get(POD_UID_LABEL) else {
             continue;
         };
+        // Static pods are their own source's to clean up.
+        if sandbox
+            .annotations
+            .get(crate::pods::static_pods::SOURCE)
+            .is_some_and(|s| s == "file")
+        {
+            continue;
+        }
         if !known.contains(uid) {
             remove_sandbox(ctx, &sandbox.id).await;
             volumes::teardown(ctx, uid).await;

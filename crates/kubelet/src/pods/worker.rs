@@ -38,6 +38,9 @@ pub struct Worker {
     updates: PodUpdates,
     start_time: Option<String>,
     last_status: Option<Value>,
+    /// When the status was last written (a static pod's mirror may be recreated without the
+    /// worker hearing of it, so its status is written again now and then).
+    last_write: Instant,
     last_pod: Arc<Pod>,
 }
 
@@ -59,6 +62,7 @@ impl Worker {
                 .and_then(|t| serde_json::to_value(t).ok())
                 .and_then(|v| v.as_str().map(str::to_owned)),
             last_status: None,
+            last_write: Instant::now(),
             last_pod: pod,
         }
     }
@@ -400,15 +404,31 @@ impl Worker {
             probes: &self.probes,
         });
         let phase = status["phase"].as_str().unwrap_or("Pending").to_owned();
-        if self.last_status.as_ref() != Some(&status) {
+        let from_file = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(crate::pods::static_pods::SOURCE))
+            .is_some_and(|s| s == "file");
+        let refresh = from_file && self.last_write.elapsed() > Duration::from_secs(10);
+        if self.last_status.as_ref() != Some(&status) || refresh {
             let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &self.key.namespace);
-            api.patch_status(
-                &self.key.name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": status})),
-            )
-            .await?;
-            self.last_status = Some(status);
+            let written = api
+                .patch_status(
+                    &self.key.name,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"status": status})),
+                )
+                .await;
+            match written {
+                Ok(_) => {
+                    self.last_status = Some(status);
+                    self.last_write = Instant::now();
+                }
+                // A static pod's mirror may not be written yet; its status follows later.
+                Err(kube::Error::Api(e)) if from_file && e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(phase)
     }
