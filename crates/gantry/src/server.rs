@@ -116,33 +116,34 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         let config = crate::agent::kubelet_config(&args.data_dir, &args.agent, true);
         gantry_kubelet::run(config, client, shutdown_signal()).await
     };
+    // Everything stops when the agent has: it stops on the signal (after finishing the
+    // teardowns it has begun, which still need the API server), or fails.
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let agent_finished = |mut done: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = done.wait_for(|finished| *finished).await;
+    };
     let compaction = async {
         if args.etcd_compaction_interval.is_zero() {
-            std::future::pending::<()>().await;
+            agent_finished(done_rx.clone()).await;
+            return;
         }
-        gantry_store::compaction::run(&*store, args.etcd_compaction_interval, shutdown_signal())
-            .await;
+        gantry_store::compaction::run(
+            &*store,
+            args.etcd_compaction_interval,
+            agent_finished(done_rx.clone()),
+        )
+        .await;
     };
-    // The agent stops on the same signal; the API server waits for it so that the node's
-    // last writes still have somewhere to go.
-    let (agent_done_tx, agent_done) = tokio::sync::oneshot::channel::<()>();
-    let serve = apiserver.run(async {
-        let _ = agent_done.await;
-    });
+    let serve = apiserver.run(agent_finished(done_rx.clone()));
     let agent = async {
         let result = agent.await;
-        let _ = agent_done_tx.send(());
+        let _ = done_tx.send(true);
         result
     };
-    tokio::select! {
-        () = compaction => {}
-        () = serve => {}
-        result = agent => {
-            if let Err(e) = result {
-                tracing::error!(error = %format!("{e:#}"), "the node agent failed");
-                return Err(e);
-            }
-        }
+    let ((), (), result) = tokio::join!(compaction, serve, agent);
+    if let Err(e) = result {
+        tracing::error!(error = %format!("{e:#}"), "the node agent failed");
+        return Err(e);
     }
     tracing::info!("shutting down");
     Ok(())

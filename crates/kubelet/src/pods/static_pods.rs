@@ -179,6 +179,8 @@ async fn remove_mirror(ctx: &PodContext, pod: &Pod) {
 /// Runs the static pods of `dir` until `shutdown` changes.
 pub async fn run(ctx: Arc<PodContext>, dir: PathBuf, mut shutdown: watch::Receiver<bool>) {
     let mut running: HashMap<String, Running> = HashMap::new();
+    // Workers tearing down a pod whose manifest went away; awaited before the node stops.
+    let mut stopping: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     let mut first = true;
     loop {
         let mut wanted = HashMap::new();
@@ -192,17 +194,18 @@ pub async fn run(ctx: Arc<PodContext>, dir: PathBuf, mut shutdown: watch::Receiv
         }
         // Gone or changed manifests: their pods stop (a changed one starts again under its
         // new UID below).
-        let mut gone = Vec::new();
-        running.retain(|uid, run| {
-            let keep = wanted.contains_key(uid) && !run.task.is_finished();
-            if !keep {
+        stopping.retain(|task| !task.is_finished());
+        let gone: Vec<String> = running
+            .iter()
+            .filter(|(uid, run)| !wanted.contains_key(*uid) || run.task.is_finished())
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        for uid in gone {
+            if let Some(run) = running.remove(&uid) {
                 let _ = run.updates.send(None);
-                gone.push(Arc::clone(&run.pod));
+                remove_mirror(&ctx, &run.pod).await;
+                stopping.push(run.task);
             }
-            keep
-        });
-        for pod in gone {
-            remove_mirror(&ctx, &pod).await;
         }
         for (uid, pod) in &wanted {
             if !running.contains_key(uid) {
@@ -240,8 +243,8 @@ pub async fn run(ctx: Arc<PodContext>, dir: PathBuf, mut shutdown: watch::Receiv
             _ = shutdown.changed() => break,
         }
     }
-    for (_, run) in running {
-        let _ = run.task.await;
+    for task in running.into_values().map(|run| run.task).chain(stopping) {
+        let _ = task.await;
     }
 }
 
