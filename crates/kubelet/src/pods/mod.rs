@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod env;
 pub mod events;
+pub mod grpc_probe;
 pub mod hooks;
 pub mod launch;
 pub mod manager;

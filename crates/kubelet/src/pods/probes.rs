@@ -1,4 +1,4 @@
-//! Liveness, readiness and startup probes (exec, httpGet, tcpSocket), run by the pod's worker
+//! Liveness, readiness and startup probes (exec, httpGet, tcpSocket, grpc), run by the pod's worker
 //! on upstream's schedule: after `initialDelaySeconds`, every `periodSeconds`, each attempt
 //! bounded by `timeoutSeconds`; a result flips after `successThreshold` successes or
 //! `failureThreshold` failures in a row. Readiness drives the container's `ready`; startup
@@ -269,8 +269,11 @@ async fn attempt(
             Err(_) => Err(format!("dial tcp {host}:{port}: i/o timeout")),
         };
     }
-    if probe.grpc.is_some() {
-        return Err("gRPC probes are not supported by this node yet".to_owned());
+    if let Some(grpc) = &probe.grpc {
+        let port =
+            u16::try_from(grpc.port).map_err(|_| format!("invalid port number: {}", grpc.port))?;
+        let service = grpc.service.clone().unwrap_or_default();
+        return crate::pods::grpc_probe::check(pod_ip, port, &service, timeout).await;
     }
     Ok(())
 }
