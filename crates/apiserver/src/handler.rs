@@ -222,6 +222,14 @@ impl Handler {
         }
     }
 
+    /// `GET nodes/<name>/proxy/<path>`, passed to the node.
+    pub async fn proxy_node(&self, node: &str, path: &str, query: Option<&str>) -> Response<Body> {
+        match crate::node_proxy::node_get(&self.registry, node, path, query).await {
+            Ok(response) => response,
+            Err(error) => error_response(&error),
+        }
+    }
+
     /// The admission point: authentication, authorization and admission plug in here.
     fn admit(&self, _request: &ResourceRequest) -> Result<(), ApiError> {
         Ok(())

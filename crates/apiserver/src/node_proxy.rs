@@ -269,6 +269,55 @@ pub async fn stream<B>(
     Ok(response.map(|body| body.boxed_unsync()))
 }
 
+/// `GET /api/v1/nodes/<name>/proxy/<path>`: the node's own endpoints (`stats/summary`,
+/// `healthz`, ...). Returns the node's name and the path, if the request is one.
+pub fn parse_node_proxy(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/api/v1/nodes/")?;
+    let (name, rest) = rest.split_once('/')?;
+    let tail = rest.strip_prefix("proxy")?;
+    if !(tail.is_empty() || tail.starts_with('/')) {
+        return None;
+    }
+    Some((name.to_owned(), tail.trim_start_matches('/').to_owned()))
+}
+
+/// Passes a GET to the node's endpoints and streams its answer back.
+pub async fn node_get(
+    registry: &Registry,
+    node_name: &str,
+    path: &str,
+    query: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
+    let nodes = catalogue::find("", "v1", "nodes").ok_or_else(|| ApiError::internal("no nodes"))?;
+    let node = registry.get(nodes, None, node_name).await?;
+    let url = match query {
+        Some(query) => format!("{}/{path}?{query}", node_base(&node)?),
+        None => format!("{}/{path}", node_base(&node)?),
+    };
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| ApiError::internal(format!("{e}")))?;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let response = client
+        .get(uri)
+        .await
+        .map_err(|e| ApiError::internal(format!("error dialing the node {node_name}: {e}")))?;
+    let (parts, body) = response.into_parts();
+    let chunks = body
+        .into_data_stream()
+        .take_while(|chunk| futures::future::ready(chunk.is_ok()))
+        .filter_map(|chunk| futures::future::ready(chunk.ok()))
+        .map(|chunk| Ok::<_, Infallible>(Frame::data(chunk)));
+    let mut reply = Response::new(StreamBody::new(chunks).boxed_unsync());
+    *reply.status_mut() = parts.status;
+    if let Some(content_type) = parts.headers.get(http::header::CONTENT_TYPE) {
+        reply
+            .headers_mut()
+            .insert(http::header::CONTENT_TYPE, content_type.clone());
+    }
+    Ok(reply)
+}
+
 fn text_response(body: Bytes) -> Response<Body> {
     let mut reply = Response::new(http_body_util::Full::new(body).boxed_unsync());
     reply.headers_mut().insert(
@@ -324,6 +373,20 @@ mod tests {
             error.message,
             "previous terminated container \"web\" in pod \"p\" not found"
         );
+    }
+
+    #[test]
+    fn node_proxy_paths_name_the_node_and_the_path() {
+        assert_eq!(
+            parse_node_proxy("/api/v1/nodes/n1/proxy/stats/summary"),
+            Some(("n1".to_owned(), "stats/summary".to_owned()))
+        );
+        assert_eq!(
+            parse_node_proxy("/api/v1/nodes/n1/proxy"),
+            Some(("n1".to_owned(), String::new()))
+        );
+        assert_eq!(parse_node_proxy("/api/v1/nodes/n1/status"), None);
+        assert_eq!(parse_node_proxy("/api/v1/nodes/n1/proxyx"), None);
     }
 
     #[test]

@@ -51,6 +51,13 @@ async fn handle(handler: &Handler, mut request: Request<Incoming>) -> Response<B
     {
         return handler.stream(target, &mut request).await;
     }
+    if request.method() == http::Method::GET
+        && let Some((node, path)) = crate::node_proxy::parse_node_proxy(request.uri().path())
+    {
+        return handler
+            .proxy_node(&node, &path, request.uri().query())
+            .await;
+    }
     let (parts, body) = request.into_parts();
     let span = tracing::debug_span!("request", method = %parts.method, path = parts.uri.path());
     let _enter = span.enter();

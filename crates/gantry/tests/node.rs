@@ -561,6 +561,26 @@ async fn exec_attach_and_port_forward_reach_the_container() {
     let _ = forward.kill();
     let _ = forward.wait();
 
+    // The node's resource summary, through the API server's node proxy.
+    let raw = k.ok(&[
+        "get",
+        "--raw",
+        "/api/v1/nodes/e2e-node-3/proxy/stats/summary",
+    ]);
+    let summary: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(summary["node"]["nodeName"], "e2e-node-3");
+    assert!(
+        summary["node"]["memory"]["availableBytes"].as_u64() > Some(0),
+        "{raw}"
+    );
+    let pod = summary["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["podRef"]["name"] == "shell")
+        .unwrap_or_else(|| panic!("no stats for the pod: {raw}"));
+    assert!(pod["memory"]["workingSetBytes"].as_u64() > Some(0), "{raw}");
+
     // An unknown container is refused with upstream's message.
     let error = k.fails(&["exec", "shell", "-c", "nope", "--", "true"]);
     assert!(

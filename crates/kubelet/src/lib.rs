@@ -11,6 +11,7 @@ pub mod pods;
 pub mod quantity;
 pub mod runtime;
 pub mod server;
+pub mod stats;
 pub mod streams;
 
 use anyhow::Context;

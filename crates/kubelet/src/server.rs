@@ -69,6 +69,20 @@ async fn route(ctx: &Arc<PodContext>, mut request: Request<Incoming>) -> Respons
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (request.method(), parts.as_slice()) {
         (&http::Method::GET, ["healthz"]) => text(StatusCode::OK, "ok"),
+        (&http::Method::GET, ["stats", "summary"]) => {
+            match crate::stats::summary(ctx, ctx.pods_root.parent().unwrap_or(&ctx.pods_root)).await
+            {
+                Ok(summary) => {
+                    let mut response = text(StatusCode::OK, summary.to_string());
+                    response.headers_mut().insert(
+                        http::header::CONTENT_TYPE,
+                        http::HeaderValue::from_static("application/json"),
+                    );
+                    response
+                }
+                Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, e.message().to_owned()),
+            }
+        }
         (&http::Method::GET, ["containerLogs", namespace, pod, container]) => {
             container_logs(ctx, namespace, pod, container, &query).await
         }
