@@ -334,6 +334,9 @@ async fn pods_run_as_real_containers() {
     );
     let previous = k.ok(&["logs", "crash", "--previous"]);
     assert_eq!(previous, "crashing\n");
+    // Following a container that exits ends with it.
+    let followed = k.ok(&["logs", "-f", "crash"]);
+    assert_eq!(followed, "crashing\n");
     let table = k.ok(&["get", "pod", "crash"]);
     assert!(table.contains("CrashLoopBackOff"), "{table}");
 
@@ -384,6 +387,14 @@ async fn pods_run_as_real_containers() {
         http_get(&ip, 8080, "/index.html").is_none(),
         "the pod still answers after deletion"
     );
+
+    // The crash-loop back-off grows: 10 s after the first restarts, then 20 s.
+    wait_pod(&pods, "crash", "a longer back-off", 60, |p| {
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("back-off 20s"))
+    })
+    .await;
 
     // The Lease is renewed every 10 s.
     tokio::time::sleep(Duration::from_secs(11)).await;
