@@ -142,7 +142,11 @@ spec:
   initContainers:
   - name: init
     image: busybox:1.36
-    command: [sh, -c, "echo init-done > /www/init"]
+    command: [sh, -c, "echo init > /www/init"]
+    volumeMounts: [{{name: www, mountPath: /www}}]
+  - name: init-2
+    image: busybox:1.36
+    command: [sh, -c, "test -f /www/init && echo $(cat /www/init)-done > /www/init"]
     volumeMounts: [{{name: www, mountPath: /www}}]
   containers:
   - name: writer
@@ -260,10 +264,13 @@ async fn pods_run_as_real_containers() {
         ip.starts_with("10.42.101."),
         "pod IP {ip} is outside the node's CIDR"
     );
-    assert_eq!(
-        web["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
-        "Completed"
-    );
+    // The init containers ran in order (the second needs the first's file), then the app.
+    for i in 0..2 {
+        assert_eq!(
+            web["status"]["initContainerStatuses"][i]["state"]["terminated"]["reason"],
+            "Completed"
+        );
+    }
     let mut page = String::new();
     for _ in 0..40 {
         page = http_get(&ip, 8080, "/index.html").unwrap_or_default();
