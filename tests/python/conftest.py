@@ -38,7 +38,7 @@ def stop_server(server):
 @pytest.fixture(scope="session")
 def api_client():
     """The control plane alone."""
-    server, api = start_server(["--disable-agent"])
+    server, api = start_server(["--disable-agent", "--disable-scheduler"])
     yield api
     stop_server(server)
 

@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod protobuf;
+pub mod quantity;
 pub mod selector;
 pub mod strategic;
 pub mod time;

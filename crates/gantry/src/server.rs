@@ -39,6 +39,9 @@ pub(crate) struct Args {
     /// Run no node agent (kubelet) on this server.
     #[arg(long)]
     disable_agent: bool,
+    /// Run no scheduler on this server.
+    #[arg(long)]
+    disable_scheduler: bool,
 }
 
 /// What the process runs.
@@ -52,7 +55,6 @@ pub(crate) enum Role {
 
 /// What a node does not run yet, and the issue that brings it.
 const NOT_YET: &[(&str, u32)] = &[
-    ("scheduler", 5),
     ("controller manager", 6),
     ("service proxy, cluster DNS, pod network", 8),
 ];
@@ -140,7 +142,24 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         let _ = done_tx.send(true);
         result
     };
-    let ((), (), result) = tokio::join!(compaction, serve, agent);
+    let scheduler = async {
+        if role != Role::Node || args.disable_scheduler {
+            return Ok(());
+        }
+        let client = kube::Client::try_from(kube::Config::new(
+            format!("http://{}", local_url_host(address)).parse()?,
+        ))?;
+        gantry_scheduler::run(
+            gantry_scheduler::SchedulerConfig::default(),
+            client,
+            agent_finished(done_rx.clone()),
+        )
+        .await
+    };
+    let ((), (), result, scheduled) = tokio::join!(compaction, serve, agent, scheduler);
+    if let Err(e) = scheduled {
+        tracing::error!(error = %format!("{e:#}"), "the scheduler failed");
+    }
     if let Err(e) = result {
         tracing::error!(error = %format!("{e:#}"), "the node agent failed");
         return Err(e);

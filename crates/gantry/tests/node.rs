@@ -1221,3 +1221,88 @@ async fn static_pods_run_from_manifests_and_are_mirrored() {
     .await;
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_places_pods_and_says_why_when_it_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-8", "gte2e8", "10.42.110.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let client = client(&server).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+
+    // No nodeName: the scheduler binds it to the only node.
+    k.ok(&["run", "web", "--image=busybox:1.36", "--", "sleep", "3600"]);
+    let web = wait_pod(&pods, "web", "Running", 60, |p| {
+        p["status"]["phase"] == "Running"
+    })
+    .await;
+    assert_eq!(web["spec"]["nodeName"], "e2e-node-8");
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=web,reason=Scheduled",
+    ]);
+    assert!(
+        events.contains("Successfully assigned default/web to e2e-node-8"),
+        "{events}"
+    );
+
+    // Too large for every node: Pending, with upstream's message where users look.
+    let file = dir.path().join("huge.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\nspec:\n  containers: [{name: c, image: busybox:1.36, command: [sleep, \"3600\"], resources: {requests: {cpu: \"1000\"}}}]\n",
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let message = "0/1 nodes are available: 1 Insufficient cpu.";
+    let pending = wait_pod(&pods, "huge", "the PodScheduled=False condition", 60, |p| {
+        p["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["type"] == "PodScheduled" && c["status"] == "False" && c["message"] == message
+            })
+        })
+    })
+    .await;
+    assert_eq!(pending["status"]["phase"], "Pending");
+    assert!(pending["spec"]["nodeName"].is_null());
+    let described = k.ok(&["describe", "pod", "huge"]);
+    assert!(
+        described.contains("FailedScheduling") && described.contains(message),
+        "{described}"
+    );
+
+    // A node big enough arrives (an object only: no kubelet behind it): the pod goes there.
+    let nodes: Api<Node> = Api::all(client.clone());
+    let big: Node = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "big-node", "labels": {"kubernetes.io/hostname": "big-node"}}
+    }))
+    .unwrap();
+    nodes
+        .create(&kube::api::PostParams::default(), &big)
+        .await
+        .unwrap();
+    let status = serde_json::json!({"status": {
+        "allocatable": {"cpu": "2000", "memory": "64Gi", "pods": "110"},
+        "capacity": {"cpu": "2000", "memory": "64Gi", "pods": "110"},
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "fake"}]
+    }});
+    nodes
+        .patch_status(
+            "big-node",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
+    let placed = wait_pod(&pods, "huge", "a node", 60, |p| {
+        p["spec"]["nodeName"] == "big-node"
+    })
+    .await;
+    assert_eq!(placed["spec"]["nodeName"], "big-node");
+
+    k.ok(&["delete", "pod", "huge", "--grace-period=0", "--force"]);
+    k.ok(&["delete", "pod", "web"]);
+    server.stop();
+}

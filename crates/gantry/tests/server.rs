@@ -15,7 +15,7 @@ use std::process::Command;
 fn server_runs_the_embedded_store_and_says_what_is_not_built_yet() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &[]);
-    let log = server.wait_for_log("scheduler: not built yet (issue #5)");
+    let log = server.wait_for_log("controller manager: not built yet (issue #6)");
     assert!(log.contains("embedded store open"), "{log}");
     assert!(dir.path().join("store/store.log").exists());
     let kubeconfig = std::fs::read_to_string(&server.kubeconfig).unwrap();

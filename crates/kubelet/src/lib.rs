@@ -8,7 +8,6 @@ pub mod clock;
 pub mod logs;
 pub mod node;
 pub mod pods;
-pub mod quantity;
 pub mod runtime;
 pub mod server;
 pub mod stats;
@@ -166,7 +165,7 @@ async fn run_node(
         host_ip: ip.to_string(),
         log_root: config.root_dir.join("pod-logs"),
         pods_root: config.root_dir.join("pods"),
-        recorder: pods::events::Recorder::new(client.clone(), &config.node_name),
+        recorder: pods::events::Recorder::new(client.clone(), "kubelet", &config.node_name),
         memory_capacity: node::facts::capacity(&config.root_dir)?.memory_bytes,
     });
     let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));

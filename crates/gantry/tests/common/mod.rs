@@ -32,10 +32,11 @@ fn forward(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
 }
 
 impl Server {
-    /// Starts `gantry server --disable-agent <args>` (the control plane without a node) with
+    /// Starts `gantry server --disable-agent --disable-scheduler <args>` (the API alone, so
+    /// that nothing else writes to the objects a test looks at) with
     /// an API server on a free loopback port and waits for its `export KUBECONFIG=` line.
     pub(crate) fn start(data_dir: &Path, args: &[&str]) -> Self {
-        let mut all = vec!["--disable-agent"];
+        let mut all = vec!["--disable-agent", "--disable-scheduler"];
         all.extend_from_slice(args);
         Self::start_with_agent(data_dir, &all)
     }

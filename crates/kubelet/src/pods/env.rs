@@ -115,11 +115,11 @@ fn resource_value(
     };
     let value = map
         .get(name)
-        .map(|q| crate::quantity::parse(&q.0))
+        .map(|q| gantry_api::quantity::parse(&q.0))
         .transpose()?
         .unwrap_or(0.0);
     let divisor = divisor
-        .map(crate::quantity::parse)
+        .map(gantry_api::quantity::parse)
         .transpose()?
         .unwrap_or(1.0);
     let divisor = if divisor == 0.0 { 1.0 } else { divisor };

@@ -19,7 +19,7 @@ fn quantity(container: &Container, list: &str, resource: &str) -> Option<f64> {
         "limits" => resources.limits.as_ref()?,
         _ => resources.requests.as_ref()?,
     };
-    crate::quantity::parse(&map.get(resource)?.0).ok()
+    gantry_api::quantity::parse(&map.get(resource)?.0).ok()
 }
 
 /// The OOM score of a container, given the node's memory capacity.

@@ -64,7 +64,7 @@ async fn setup_one(
             let mut command = tokio::process::Command::new("mount");
             command.args(["-t", "tmpfs"]);
             if let Some(limit) = &empty.size_limit {
-                let bytes = crate::quantity::parse(&limit.0)? as u64;
+                let bytes = gantry_api::quantity::parse(&limit.0)? as u64;
                 command.args(["-o", &format!("size={bytes}")]);
             }
             let status = command.arg("tmpfs").arg(&dir).status().await.map_err(io)?;

@@ -1,0 +1,153 @@
+//! Events a component records about pods (the kubelet's `Pulling`, `Started`, `Killing`, ...,
+//! the scheduler's `Scheduled` and `FailedScheduling`), as core/v1 Events. Recording never
+//! blocks or fails the component's work: a lost event is logged and dropped.
+//!
+//! As upstream's event correlator, a repeat of an event (same object, container, type, reason
+//! and message) does not make a new Event: the first one's `count` and `lastTimestamp` move.
+
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How many distinct events the recorder remembers for aggregation before it starts over.
+const REMEMBERED: usize = 4096;
+
+/// An event already written: its name and how many times it happened.
+type Seen = HashMap<String, (String, i32)>;
+
+/// Writes events for one node.
+#[derive(Clone)]
+pub struct Recorder {
+    client: kube::Client,
+    component: String,
+    host: String,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("component", &self.component)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recorder {
+    /// A recorder for `component` (`kubelet`, `default-scheduler`) running on `host` (the
+    /// node's name for a kubelet; empty where upstream leaves it so).
+    pub fn new(client: kube::Client, component: &str, host: &str) -> Self {
+        Self {
+            client,
+            component: component.to_owned(),
+            host: host.to_owned(),
+            seen: Arc::default(),
+        }
+    }
+
+    /// Records a `Normal` event about `pod` (about one of its containers when `container` is
+    /// `Some(field path)` such as `spec.containers{web}`).
+    pub fn normal(&self, pod: &Pod, field_path: Option<String>, reason: &str, message: String) {
+        self.record(pod, field_path, "Normal", reason, message);
+    }
+
+    /// Records a `Warning` event.
+    pub fn warning(&self, pod: &Pod, field_path: Option<String>, reason: &str, message: String) {
+        self.record(pod, field_path, "Warning", reason, message);
+    }
+
+    fn record(
+        &self,
+        pod: &Pod,
+        field_path: Option<String>,
+        kind: &str,
+        reason: &str,
+        message: String,
+    ) {
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let now = gantry_api::time::rfc3339(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut involved = json!({
+            "kind": "Pod",
+            "namespace": namespace,
+            "name": name,
+            "uid": pod.metadata.uid,
+            "apiVersion": "v1",
+            "resourceVersion": pod.metadata.resource_version,
+        });
+        if let Some(path) = field_path {
+            involved["fieldPath"] = json!(path);
+        }
+        let event = json!({
+            "metadata": {"name": format!("{name}.{nanos:x}"), "namespace": namespace},
+            "involvedObject": involved,
+            "reason": reason,
+            "message": message,
+            "type": kind,
+            "source": {"component": self.component, "host": self.host},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "eventTime": null,
+            "count": 1,
+            "reportingComponent": self.component,
+            "reportingInstance": self.host,
+        });
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        let key = format!(
+            "{}/{}/{}/{}/{}",
+            pod.metadata.uid.as_deref().unwrap_or_default(),
+            involved["fieldPath"].as_str().unwrap_or_default(),
+            kind,
+            reason,
+            message
+        );
+        let repeat = self.seen.lock().ok().and_then(|mut seen| {
+            if let Some((name, count)) = seen.get_mut(&key) {
+                *count += 1;
+                return Some((name.clone(), *count));
+            }
+            if seen.len() >= REMEMBERED {
+                seen.clear();
+            }
+            let name = event["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            seen.insert(key, (name, 1));
+            None
+        });
+        if let Some((name, count)) = repeat {
+            tokio::spawn(async move {
+                let patch = json!({"count": count, "lastTimestamp": now});
+                if let Err(e) = api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    tracing::debug!(error = %e, "could not update an event");
+                }
+            });
+            return;
+        }
+        tokio::spawn(async move {
+            let event: Event = match serde_json::from_value(event) {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not build an event");
+                    return;
+                }
+            };
+            if let Err(e) = api.create(&PostParams::default(), &event).await {
+                tracing::debug!(error = %e, "could not record an event");
+            }
+        });
+    }
+}

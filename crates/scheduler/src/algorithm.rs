@@ -1,0 +1,201 @@
+//! One scheduling decision: pre-filter, filter every node (or, in large clusters, enough of
+//! them, as upstream's `percentageOfNodesToScore`), score the feasible ones with every scoring
+//! plugin (normalized, weighted), and pick the best (ties at random). A pod that fits nowhere
+//! gets upstream's message: `0/5 nodes are available: 2 Insufficient cpu, 3 node(s) didn't
+//! match Pod's node affinity/selector.`
+
+use crate::framework::Status;
+use crate::info::{NodeInfo, PodInfo};
+use crate::plugins::Weighted;
+use std::collections::BTreeMap;
+
+/// Why a pod fits nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FitError {
+    /// The message users see.
+    pub message: String,
+}
+
+/// Upstream's rule for how many feasible nodes are enough: all below 100 nodes; otherwise
+/// `50 − nodes/125` percent (at least 5%), and never fewer than 100.
+pub fn feasible_nodes_to_find(nodes: usize, percentage: Option<u32>) -> usize {
+    if nodes < 100 {
+        return nodes;
+    }
+    let percent = match percentage {
+        Some(p) if p > 0 => p.min(100) as usize,
+        _ => 50usize.saturating_sub(nodes / 125).max(5),
+    };
+    (nodes * percent / 100).max(100).min(nodes)
+}
+
+/// The message for a pod that fits nowhere, counting each reason over the nodes.
+pub fn fit_error(total: usize, reasons: &BTreeMap<String, usize>) -> FitError {
+    let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    parts.sort();
+    FitError {
+        message: format!("0/{total} nodes are available: {}.", parts.join(", ")),
+    }
+}
+
+/// Chooses a node for `pod` among `nodes`, starting the search at `start` (rotated between
+/// pods so that partial searches spread out). Returns the node's name.
+pub fn schedule(
+    plugins: &[Weighted],
+    pod: &PodInfo,
+    nodes: &[&NodeInfo],
+    start: usize,
+    percentage: Option<u32>,
+) -> Result<String, FitError> {
+    let total = nodes.len();
+    if total == 0 {
+        return Err(FitError {
+            message: "no nodes available to schedule pods".to_owned(),
+        });
+    }
+    for weighted in plugins {
+        let status = weighted.plugin.pre_filter(pod);
+        if !status.is_success() {
+            let mut reasons = BTreeMap::new();
+            for reason in status.reasons() {
+                reasons.insert(reason, total);
+            }
+            return Err(fit_error(total, &reasons));
+        }
+    }
+    let wanted = feasible_nodes_to_find(total, percentage);
+    let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(wanted.min(total));
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..total {
+        let node = nodes[(start + i) % total];
+        let failed = plugins
+            .iter()
+            .map(|w| w.plugin.filter(pod, node))
+            .find(|s| !s.is_success());
+        match failed {
+            None => {
+                feasible.push(node);
+                if feasible.len() >= wanted {
+                    break;
+                }
+            }
+            Some(Status::Error(e)) => {
+                *reasons.entry(e).or_default() += 1;
+            }
+            Some(status) => {
+                for reason in status.reasons() {
+                    *reasons.entry(reason).or_default() += 1;
+                }
+            }
+        }
+    }
+    if feasible.is_empty() {
+        return Err(fit_error(total, &reasons));
+    }
+    if feasible.len() == 1 {
+        return Ok(feasible[0].name.clone());
+    }
+    let mut totals = vec![0i64; feasible.len()];
+    for weighted in plugins.iter().filter(|w| w.plugin.scores() && w.weight > 0) {
+        let mut scores: Vec<i64> = feasible
+            .iter()
+            .map(|n| weighted.plugin.score(pod, n))
+            .collect();
+        weighted.plugin.normalize(&mut scores);
+        for (total, score) in totals.iter_mut().zip(scores) {
+            *total += score * weighted.weight;
+        }
+    }
+    let best = totals.iter().copied().max().unwrap_or(0);
+    let ties: Vec<usize> = (0..feasible.len()).filter(|i| totals[*i] == best).collect();
+    let pick = ties[fastrand::usize(..ties.len())];
+    Ok(feasible[pick].name.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::info::Resources;
+    use crate::plugins::default_plugins;
+    use serde_json::json;
+
+    fn node(name: &str, cpu: i64, labels: serde_json::Value) -> NodeInfo {
+        NodeInfo {
+            name: name.into(),
+            labels: serde_json::from_value(labels).unwrap(),
+            allocatable: Resources {
+                milli_cpu: cpu,
+                memory: 8 << 30,
+                ephemeral_storage: 0,
+                pods: 110,
+            },
+            ..NodeInfo::default()
+        }
+    }
+
+    fn pod(spec: serde_json::Value) -> PodInfo {
+        PodInfo::new(
+            serde_json::from_value(
+                json!({"metadata": {"name": "p", "namespace": "d", "uid": "u"}, "spec": spec}),
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_failure_message_counts_reasons_as_upstream() {
+        let nodes = [
+            node("a", 500, json!({})),
+            node("b", 500, json!({})),
+            node("c", 4000, json!({"disk": "hdd"})),
+        ];
+        let refs: Vec<&NodeInfo> = nodes.iter().collect();
+        let p = pod(
+            json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}], "nodeSelector": {"disk": "ssd"}}),
+        );
+        let error = schedule(&default_plugins(), &p, &refs, 0, None).unwrap_err();
+        assert_eq!(
+            error.message,
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+        );
+        let big =
+            pod(json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]}));
+        let error = schedule(&default_plugins(), &big, &refs[..2], 0, None).unwrap_err();
+        assert_eq!(
+            error.message,
+            "0/2 nodes are available: 2 Insufficient cpu."
+        );
+    }
+
+    #[test]
+    fn the_emptier_node_wins() {
+        let mut busy = node("busy", 4000, json!({}));
+        busy.add_pod(
+            "x",
+            Resources {
+                milli_cpu: 3000,
+                memory: 1 << 30,
+                ephemeral_storage: 0,
+                pods: 1,
+            },
+            vec![],
+        );
+        let idle = node("idle", 4000, json!({}));
+        let p =
+            pod(json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m"}}}]}));
+        for start in 0..2 {
+            assert_eq!(
+                schedule(&default_plugins(), &p, &[&busy, &idle], start, None).unwrap(),
+                "idle"
+            );
+        }
+    }
+
+    #[test]
+    fn large_clusters_score_a_share_of_their_nodes() {
+        assert_eq!(feasible_nodes_to_find(50, None), 50);
+        assert_eq!(feasible_nodes_to_find(1000, None), 420);
+        assert_eq!(feasible_nodes_to_find(5000, None), 500);
+        assert_eq!(feasible_nodes_to_find(5000, Some(100)), 5000);
+    }
+}

@@ -1,0 +1,131 @@
+//! The scheduler's cache: every node and the pods assigned to it, fed by watches, plus the
+//! pods the scheduler has *assumed* onto a node while their binding is in flight — so the next
+//! decision already counts them and throughput does not wait for the API round trip. An
+//! assumption the watch never confirms expires.
+
+use crate::info::{HostPort, NodeInfo, PodInfo, Resources};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+/// How long an assumed pod waits for its binding to show in the watch.
+pub const ASSUME_TTL: Duration = Duration::from_secs(30);
+
+/// Nodes and their pods.
+#[derive(Debug, Default)]
+pub struct Cache {
+    nodes: BTreeMap<String, NodeInfo>,
+    /// Pod UID → the node it counts on, and what it takes there (kept for pods whose node
+    /// the cache has not seen yet).
+    placed: HashMap<String, (String, Resources, Vec<HostPort>)>,
+    /// Pods assumed but not yet seen bound, with when.
+    assumed: HashMap<String, Instant>,
+}
+
+fn is_terminal(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .is_some_and(|p| p == "Succeeded" || p == "Failed")
+}
+
+impl Cache {
+    /// Adds or updates a node (its pods stay counted).
+    pub fn set_node(&mut self, node: &Node) {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        match self.nodes.get_mut(&name) {
+            Some(info) => info.update(node),
+            None => {
+                let mut info = NodeInfo::new(node);
+                // Pods seen before their node count on it now.
+                for (uid, (placed, requests, ports)) in &self.placed {
+                    if *placed == name {
+                        info.add_pod(uid, *requests, ports.clone());
+                    }
+                }
+                self.nodes.insert(name, info);
+            }
+        }
+    }
+
+    /// Removes a node.
+    pub fn remove_node(&mut self, name: &str) {
+        self.nodes.remove(name);
+    }
+
+    /// Records a pod the watch shows: counted on its node when assigned and still running,
+    /// forgotten otherwise.
+    pub fn set_pod(&mut self, pod: &Pod) {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
+        if node.is_empty() || is_terminal(pod) {
+            if !self.assumed.contains_key(&uid) {
+                self.remove_pod(&uid);
+            }
+            return;
+        }
+        self.assumed.remove(&uid);
+        let info = PodInfo::new(pod.clone());
+        self.place(&uid, &node, &info);
+    }
+
+    fn place(&mut self, uid: &str, node: &str, info: &PodInfo) {
+        if let Some((previous, _, _)) = self.placed.get(uid)
+            && previous != node
+            && let Some(old) = self.nodes.get_mut(previous)
+        {
+            old.remove_pod(uid);
+        }
+        if let Some(target) = self.nodes.get_mut(node) {
+            target.add_pod(uid, info.requests, info.ports.clone());
+        }
+        self.placed.insert(
+            uid.to_owned(),
+            (node.to_owned(), info.requests, info.ports.clone()),
+        );
+    }
+
+    /// Forgets a pod (deleted, or its assumption failed).
+    pub fn remove_pod(&mut self, uid: &str) {
+        self.assumed.remove(uid);
+        if let Some((node, _, _)) = self.placed.remove(uid)
+            && let Some(info) = self.nodes.get_mut(&node)
+        {
+            info.remove_pod(uid);
+        }
+    }
+
+    /// Counts `pod` on `node` before its binding is confirmed.
+    pub fn assume(&mut self, pod: &PodInfo, node: &str) {
+        self.place(&pod.uid, node, pod);
+        self.assumed.insert(pod.uid.clone(), Instant::now());
+    }
+
+    /// Drops assumptions older than the TTL; returns how many.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let stale: Vec<String> = self
+            .assumed
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) > ASSUME_TTL)
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        for uid in &stale {
+            self.remove_pod(uid);
+        }
+        stale.len()
+    }
+
+    /// Every node.
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.nodes.values()
+    }
+
+    /// How many nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+}

@@ -1,0 +1,99 @@
+//! The scheduling framework: plugins with a name, implementing the extension points they
+//! take part in, and the statuses that tell a plain failure (`Unschedulable`: another node or a
+//! later attempt may do) from one nothing but a change to the pod can fix
+//! (`UnschedulableAndUnresolvable`) and from an error.
+//!
+//! The cycle: pre-filter (once per pod) → filter (per node) → pre-score → score (per feasible
+//! node) → normalize → pick; then reserve (the cache assumes the pod) and bind (through
+//! `pods/binding`). Plugins implement the points they need; the rest default to "no opinion".
+
+use crate::info::{NodeInfo, PodInfo};
+
+/// The outcome of a plugin at one extension point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Go on.
+    Success,
+    /// Not on this node now; each reason is counted in the pod's failure message.
+    Unschedulable(Vec<String>),
+    /// Not on this node whatever else changes (preemption will not help here).
+    UnschedulableAndUnresolvable(Vec<String>),
+    /// The plugin failed.
+    Error(String),
+}
+
+impl Status {
+    /// Unschedulable for one reason.
+    pub fn unschedulable(reason: &str) -> Self {
+        Status::Unschedulable(vec![reason.to_owned()])
+    }
+
+    /// Unschedulable and unresolvable for one reason.
+    pub fn unresolvable(reason: &str) -> Self {
+        Status::UnschedulableAndUnresolvable(vec![reason.to_owned()])
+    }
+
+    /// Whether scheduling may go on.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Status::Success)
+    }
+
+    /// The reasons shown to users.
+    pub fn reasons(&self) -> Vec<String> {
+        match self {
+            Status::Success => Vec::new(),
+            Status::Unschedulable(r) | Status::UnschedulableAndUnresolvable(r) => r.clone(),
+            Status::Error(e) => vec![e.clone()],
+        }
+    }
+}
+
+/// The highest score a plugin gives a node, as upstream's `MaxNodeScore`.
+pub const MAX_NODE_SCORE: i64 = 100;
+
+/// A scheduling plugin.
+pub trait Plugin: Send + Sync + std::fmt::Debug {
+    /// The plugin's name, as in upstream's configuration (`NodeResourcesFit`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Checks the pod once before any node; a failure ends the attempt.
+    fn pre_filter(&self, _pod: &PodInfo) -> Status {
+        Status::Success
+    }
+
+    /// Whether the pod can run on the node.
+    fn filter(&self, _pod: &PodInfo, _node: &NodeInfo) -> Status {
+        Status::Success
+    }
+
+    /// Whether this plugin scores nodes.
+    fn scores(&self) -> bool {
+        false
+    }
+
+    /// A node's raw score for the pod.
+    fn score(&self, _pod: &PodInfo, _node: &NodeInfo) -> i64 {
+        0
+    }
+
+    /// Brings raw scores into 0..=MAX_NODE_SCORE (when the plugin's raw scores are not).
+    fn normalize(&self, _scores: &mut [i64]) {}
+}
+
+/// Scales scores so that the highest is MAX_NODE_SCORE (reversed: the lowest is), as upstream's
+/// default normalizer.
+pub fn normalize_to_max(scores: &mut [i64], reverse: bool) {
+    let max = scores.iter().copied().max().unwrap_or(0);
+    if max == 0 {
+        if reverse {
+            scores.iter_mut().for_each(|s| *s = MAX_NODE_SCORE);
+        }
+        return;
+    }
+    for score in scores.iter_mut() {
+        *score = *score * MAX_NODE_SCORE / max;
+        if reverse {
+            *score = MAX_NODE_SCORE - *score;
+        }
+    }
+}

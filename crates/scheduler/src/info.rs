@@ -1,0 +1,251 @@
+//! What the scheduler knows of a pod and a node, computed once from the API objects: resource
+//! requests (upstream's rules: the larger of the containers' sum and any init container, plus
+//! the pod overhead), host ports, and the node's allocatable, taints and what its pods use.
+
+use k8s_openapi::api::core::v1::{Node, Pod, Taint, Toleration};
+use std::collections::{BTreeMap, HashSet};
+
+/// Amounts of the resources the scheduler counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// CPU in millicores.
+    pub milli_cpu: i64,
+    /// Memory in bytes.
+    pub memory: i64,
+    /// Ephemeral storage in bytes.
+    pub ephemeral_storage: i64,
+    /// Pods.
+    pub pods: i64,
+}
+
+impl Resources {
+    /// Reads `cpu`, `memory`, `ephemeral-storage` and `pods` from a resource list.
+    pub fn from_list(
+        list: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+    ) -> Self {
+        let read = |key: &str| {
+            list.get(key)
+                .and_then(|q| gantry_api::quantity::parse(&q.0).ok())
+                .unwrap_or(0.0)
+        };
+        Self {
+            milli_cpu: (read("cpu") * 1000.0).ceil() as i64,
+            memory: read("memory").ceil() as i64,
+            ephemeral_storage: read("ephemeral-storage").ceil() as i64,
+            pods: read("pods") as i64,
+        }
+    }
+
+    fn add(&mut self, other: &Resources) {
+        self.milli_cpu += other.milli_cpu;
+        self.memory += other.memory;
+        self.ephemeral_storage += other.ephemeral_storage;
+        self.pods += other.pods;
+    }
+
+    fn sub(&mut self, other: &Resources) {
+        self.milli_cpu -= other.milli_cpu;
+        self.memory -= other.memory;
+        self.ephemeral_storage -= other.ephemeral_storage;
+        self.pods -= other.pods;
+    }
+
+    fn max(&mut self, other: &Resources) {
+        self.milli_cpu = self.milli_cpu.max(other.milli_cpu);
+        self.memory = self.memory.max(other.memory);
+        self.ephemeral_storage = self.ephemeral_storage.max(other.ephemeral_storage);
+    }
+}
+
+/// A host port a pod asks for: (protocol, host IP, port).
+pub type HostPort = (String, String, i32);
+
+/// The scheduler's view of a pod.
+#[derive(Debug, Clone)]
+pub struct PodInfo {
+    /// The pod as the API has it.
+    pub pod: Pod,
+    /// `namespace/name`.
+    pub key: String,
+    /// UID.
+    pub uid: String,
+    /// What it requests (`pods` = 1).
+    pub requests: Resources,
+    /// Host ports.
+    pub ports: Vec<HostPort>,
+    /// Priority (from its priority class, resolved by admission).
+    pub priority: i32,
+}
+
+impl PodInfo {
+    /// Computes the view of `pod`.
+    pub fn new(pod: Pod) -> Self {
+        let spec = pod.spec.clone().unwrap_or_default();
+        let mut requests = Resources::default();
+        for container in &spec.containers {
+            if let Some(list) = container
+                .resources
+                .as_ref()
+                .and_then(|r| r.requests.as_ref())
+            {
+                requests.add(&Resources::from_list(list));
+            }
+        }
+        for container in spec.init_containers.iter().flatten() {
+            if let Some(list) = container
+                .resources
+                .as_ref()
+                .and_then(|r| r.requests.as_ref())
+            {
+                requests.max(&Resources::from_list(list));
+            }
+        }
+        if let Some(overhead) = &spec.overhead {
+            requests.add(&Resources::from_list(overhead));
+        }
+        requests.pods = 1;
+        let ports = spec
+            .containers
+            .iter()
+            .flat_map(|c| c.ports.iter().flatten())
+            .filter(|p| p.host_port.is_some_and(|h| h > 0))
+            .map(|p| {
+                (
+                    p.protocol.clone().unwrap_or_else(|| "TCP".to_owned()),
+                    p.host_ip.clone().unwrap_or_else(|| "0.0.0.0".to_owned()),
+                    p.host_port.unwrap_or(0),
+                )
+            })
+            .collect();
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        Self {
+            key: format!("{namespace}/{name}"),
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            priority: spec.priority.unwrap_or(0),
+            requests,
+            ports,
+            pod,
+        }
+    }
+
+    /// The pod's tolerations.
+    pub fn tolerations(&self) -> &[Toleration] {
+        self.pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.tolerations.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// The scheduler's view of a node and the pods on it.
+#[derive(Debug, Clone, Default)]
+pub struct NodeInfo {
+    /// Name.
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Taints.
+    pub taints: Vec<Taint>,
+    /// `spec.unschedulable`.
+    pub unschedulable: bool,
+    /// What it can give to pods.
+    pub allocatable: Resources,
+    /// What its pods request.
+    pub requested: Resources,
+    /// Host ports in use.
+    pub used_ports: HashSet<HostPort>,
+    /// The pods on it, by UID (with what each takes).
+    pub pods: BTreeMap<String, (Resources, Vec<HostPort>)>,
+}
+
+impl NodeInfo {
+    /// The view of `node`, with no pods yet.
+    pub fn new(node: &Node) -> Self {
+        let mut info = Self::default();
+        info.update(node);
+        info
+    }
+
+    /// Takes the node's labels, taints and allocatable, keeping its pods.
+    pub fn update(&mut self, node: &Node) {
+        self.name = node.metadata.name.clone().unwrap_or_default();
+        self.labels = node.metadata.labels.clone().unwrap_or_default();
+        let spec = node.spec.clone().unwrap_or_default();
+        self.taints = spec.taints.unwrap_or_default();
+        self.unschedulable = spec.unschedulable.unwrap_or(false);
+        self.allocatable = node
+            .status
+            .as_ref()
+            .and_then(|s| s.allocatable.as_ref())
+            .map(Resources::from_list)
+            .unwrap_or_default();
+    }
+
+    /// Counts a pod on this node.
+    pub fn add_pod(&mut self, uid: &str, requests: Resources, ports: Vec<HostPort>) {
+        self.remove_pod(uid);
+        self.requested.add(&requests);
+        self.used_ports.extend(ports.iter().cloned());
+        self.pods.insert(uid.to_owned(), (requests, ports));
+    }
+
+    /// Stops counting a pod.
+    pub fn remove_pod(&mut self, uid: &str) {
+        if let Some((requests, ports)) = self.pods.remove(uid) {
+            self.requested.sub(&requests);
+            for port in ports {
+                self.used_ports.remove(&port);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_take_the_larger_of_containers_and_init_containers_plus_overhead() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "namespace": "d", "uid": "u"},
+            "spec": {
+                "containers": [
+                    {"name": "a", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}},
+                    {"name": "b", "resources": {"requests": {"cpu": "200m"}}}
+                ],
+                "initContainers": [{"name": "i", "resources": {"requests": {"cpu": "1", "memory": "16Mi"}}}],
+                "overhead": {"cpu": "10m"}
+            }
+        }))
+        .unwrap();
+        let info = PodInfo::new(pod);
+        assert_eq!(info.requests.milli_cpu, 1010);
+        assert_eq!(info.requests.memory, 64 * 1024 * 1024);
+        assert_eq!(info.requests.pods, 1);
+        assert_eq!(info.key, "d/p");
+    }
+
+    #[test]
+    fn node_usage_follows_its_pods() {
+        let mut node = NodeInfo::default();
+        let one = Resources {
+            milli_cpu: 100,
+            memory: 10,
+            ephemeral_storage: 0,
+            pods: 1,
+        };
+        node.add_pod("a", one, vec![("TCP".into(), "0.0.0.0".into(), 80)]);
+        node.add_pod("a", one, vec![("TCP".into(), "0.0.0.0".into(), 80)]);
+        assert_eq!(
+            node.requested.milli_cpu, 100,
+            "adding a pod twice counts it once"
+        );
+        assert_eq!(node.used_ports.len(), 1);
+        node.remove_pod("a");
+        assert_eq!(node.requested, Resources::default());
+        assert!(node.used_ports.is_empty());
+    }
+}

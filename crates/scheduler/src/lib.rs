@@ -1,0 +1,309 @@
+//! Gantry's scheduler: assigns each pod without a node to the best node that can run it and
+//! writes the decision through `pods/binding`, with upstream's filter and score rules as
+//! plugins (`plugins/`), upstream's queue (`queue`), and a cache that counts pods assumed onto
+//! nodes while their binding is in flight (`cache`). It talks to the API server only through
+//! kube-rs.
+
+pub mod algorithm;
+pub mod cache;
+pub mod framework;
+pub mod info;
+pub mod plugins;
+pub mod queue;
+
+use cache::Cache;
+use futures::StreamExt;
+use gantry_client::events::Recorder;
+use info::PodInfo;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use queue::Queue;
+use serde_json::json;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The scheduler's configuration.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// The `schedulerName` this scheduler serves (upstream's default profile:
+    /// `default-scheduler`).
+    pub name: String,
+    /// `percentageOfNodesToScore`; `None` is upstream's adaptive default.
+    pub percentage_of_nodes_to_score: Option<u32>,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            name: "default-scheduler".to_owned(),
+            percentage_of_nodes_to_score: None,
+        }
+    }
+}
+
+struct Shared {
+    config: SchedulerConfig,
+    client: kube::Client,
+    cache: Mutex<Cache>,
+    queue: Queue,
+    recorder: Recorder,
+    plugins: Vec<plugins::Weighted>,
+}
+
+impl Shared {
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn is_terminal(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .is_some_and(|p| p == "Succeeded" || p == "Failed")
+}
+
+/// Runs the scheduler until `shutdown` completes.
+pub async fn run(
+    config: SchedulerConfig,
+    client: kube::Client,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let shared = Arc::new(Shared {
+        recorder: Recorder::new(client.clone(), &config.name, ""),
+        config,
+        client,
+        cache: Mutex::default(),
+        queue: Queue::default(),
+        plugins: plugins::default_plugins(),
+    });
+    let nodes = tokio::spawn(watch_nodes(Arc::clone(&shared)));
+    let pods = tokio::spawn(watch_pods(Arc::clone(&shared)));
+    let ticks = tokio::spawn(tick(Arc::clone(&shared)));
+    let scheduling = tokio::spawn(schedule_loop(Arc::clone(&shared)));
+    tracing::info!(name = %shared.config.name, "scheduler running");
+    shutdown.await;
+    for task in [nodes, pods, ticks, scheduling] {
+        task.abort();
+    }
+    Ok(())
+}
+
+async fn watch_nodes(shared: Arc<Shared>) {
+    let stream = watcher(
+        Api::<Node>::all(shared.client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(watcher::Event::Apply(node) | watcher::Event::InitApply(node)) => {
+                shared.cache().set_node(&node);
+                shared.queue.move_all();
+            }
+            Ok(watcher::Event::Delete(node)) => {
+                shared
+                    .cache()
+                    .remove_node(node.metadata.name.as_deref().unwrap_or_default());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "watching nodes failed; retrying"),
+        }
+    }
+}
+
+async fn watch_pods(shared: Arc<Shared>) {
+    let stream = watcher(
+        Api::<Pod>::all(shared.client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => on_pod(&shared, pod),
+            Ok(watcher::Event::Delete(pod)) => {
+                let uid = pod.metadata.uid.clone().unwrap_or_default();
+                shared.queue.remove(&uid);
+                shared.cache().remove_pod(&uid);
+                // Its resources are free: waiting pods may fit now.
+                shared.queue.move_all();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "watching pods failed; retrying"),
+        }
+    }
+}
+
+fn on_pod(shared: &Shared, pod: Pod) {
+    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    let spec = pod.spec.as_ref();
+    let assigned = spec
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(|n| !n.is_empty());
+    if assigned {
+        shared.queue.remove(&uid);
+        let terminal = is_terminal(&pod);
+        shared.cache().set_pod(&pod);
+        if terminal {
+            shared.queue.move_all();
+        }
+        return;
+    }
+    let ours = spec
+        .and_then(|s| s.scheduler_name.as_deref())
+        .unwrap_or("default-scheduler")
+        == shared.config.name;
+    if !ours || pod.metadata.deletion_timestamp.is_some() || is_terminal(&pod) {
+        shared.queue.remove(&uid);
+        return;
+    }
+    shared.queue.update(PodInfo::new(pod));
+}
+
+async fn tick(shared: Arc<Shared>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        interval.tick().await;
+        let now = Instant::now();
+        shared.queue.flush(now);
+        let expired = shared.cache().expire(now);
+        if expired > 0 {
+            tracing::warn!(
+                pods = expired,
+                "assumed pods were never seen bound; forgotten"
+            );
+        }
+    }
+}
+
+async fn schedule_loop(shared: Arc<Shared>) {
+    let mut start = 0usize;
+    loop {
+        let pod = shared.queue.pop().await;
+        let decision = {
+            let cache = shared.cache();
+            let nodes: Vec<&info::NodeInfo> = cache.nodes().collect();
+            start = start.wrapping_add(1);
+            let first = if nodes.is_empty() {
+                0
+            } else {
+                start % nodes.len()
+            };
+            let decision = algorithm::schedule(
+                &shared.plugins,
+                &pod,
+                &nodes,
+                first,
+                shared.config.percentage_of_nodes_to_score,
+            );
+            drop(nodes);
+            drop(cache);
+            decision
+        };
+        match decision {
+            Ok(node) => {
+                shared.cache().assume(&pod, &node);
+                tokio::spawn(bind(Arc::clone(&shared), pod, node));
+            }
+            Err(error) => {
+                shared.queue.failed(pod.clone(), true);
+                tokio::spawn(report_unschedulable(
+                    Arc::clone(&shared),
+                    pod,
+                    error.message,
+                ));
+            }
+        }
+    }
+}
+
+/// Writes the decision through `pods/binding`.
+async fn bind(shared: Arc<Shared>, pod: PodInfo, node: String) {
+    let namespace = pod.pod.metadata.namespace.clone().unwrap_or_default();
+    let name = pod.pod.metadata.name.clone().unwrap_or_default();
+    let api: Api<Pod> = Api::namespaced(shared.client.clone(), &namespace);
+    let binding = json!({
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": name, "namespace": namespace, "uid": pod.uid},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+    });
+    let result: Result<serde_json::Value, kube::Error> = api
+        .create_subresource("binding", &name, &PostParams::default(), &binding)
+        .await;
+    match result {
+        Ok(_) => {
+            shared.queue.done(&pod.uid);
+            shared.recorder.normal(
+                &pod.pod,
+                None,
+                "Scheduled",
+                format!("Successfully assigned {namespace}/{name} to {node}"),
+            );
+        }
+        Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {
+            // Deleted, or bound by someone else meanwhile: nothing left to do.
+            shared.cache().remove_pod(&pod.uid);
+            shared.queue.remove(&pod.uid);
+        }
+        Err(e) => {
+            tracing::warn!(pod = %pod.key, error = %e, "binding failed; retrying");
+            shared.cache().remove_pod(&pod.uid);
+            shared.queue.failed(pod, false);
+        }
+    }
+}
+
+/// Tells the user why the pod waits: the `PodScheduled=False` condition and a
+/// `FailedScheduling` event, both with the same message.
+async fn report_unschedulable(shared: Arc<Shared>, pod: PodInfo, message: String) {
+    let namespace = pod.pod.metadata.namespace.clone().unwrap_or_default();
+    let name = pod.pod.metadata.name.clone().unwrap_or_default();
+    shared
+        .recorder
+        .warning(&pod.pod, None, "FailedScheduling", message.clone());
+    let existing = pod
+        .pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    let unchanged = existing.iter().any(|c| {
+        c.type_ == "PodScheduled" && c.status == "False" && c.message.as_deref() == Some(&message)
+    });
+    if unchanged {
+        return;
+    }
+    let now = gantry_api::time::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    let mut conditions: Vec<serde_json::Value> = existing
+        .iter()
+        .filter(|c| c.type_ != "PodScheduled")
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .collect();
+    conditions.push(json!({
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": message,
+        "lastProbeTime": null,
+        "lastTransitionTime": now,
+    }));
+    let patch = json!({"status": {"conditions": conditions}});
+    let api: Api<Pod> = Api::namespaced(shared.client.clone(), &namespace);
+    if let Err(e) = api
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        tracing::debug!(pod = %pod.key, error = %e, "could not write the PodScheduled condition");
+    }
+}
