@@ -100,6 +100,11 @@ async fn wait_pod(
     }
 }
 
+/// Polls the pod until it is in `phase`.
+async fn wait_phase(pods: &Api<Pod>, name: &str, phase: &str, secs: u64) -> Value {
+    wait_pod(pods, name, phase, secs, |p| p["status"]["phase"] == phase).await
+}
+
 fn waiting_reason(pod: &Value) -> &str {
     pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
         .as_str()
@@ -302,18 +307,12 @@ async fn pods_run_as_real_containers() {
         "{error}"
     );
 
-    let done = wait_pod(&pods, "done", "Succeeded", 60, |p| {
-        p["status"]["phase"] == "Succeeded"
-    })
-    .await;
+    let done = wait_phase(&pods, "done", "Succeeded", 60).await;
     assert_eq!(
         done["status"]["containerStatuses"][0]["state"]["terminated"]["reason"],
         "Completed"
     );
-    let fail = wait_pod(&pods, "fail", "Failed", 60, |p| {
-        p["status"]["phase"] == "Failed"
-    })
-    .await;
+    let fail = wait_phase(&pods, "fail", "Failed", 60).await;
     assert_eq!(
         fail["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
         3
@@ -432,10 +431,7 @@ async fn a_restarted_node_keeps_healthy_containers_running() {
     .unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
     let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
-    let before = wait_pod(&pods, "steady", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    let before = wait_phase(&pods, "steady", "Running", 60).await;
     let id = before["status"]["containerStatuses"][0]["containerID"].clone();
     server.stop();
 
@@ -443,10 +439,7 @@ async fn a_restarted_node_keeps_healthy_containers_running() {
     let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
     // Give the node a few sync rounds to (wrongly) restart anything.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = wait_pod(&pods, "steady", "Running", 30, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    let after = wait_phase(&pods, "steady", "Running", 30).await;
     let status = &after["status"]["containerStatuses"][0];
     assert_eq!(status["containerID"], id, "the container was replaced");
     assert_eq!(status["restartCount"], 0);
@@ -483,10 +476,7 @@ async fn exec_attach_and_port_forward_reach_the_container() {
     .unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
     let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
-    wait_pod(&pods, "shell", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    wait_phase(&pods, "shell", "Running", 60).await;
 
     // Exit codes and stdin, without and with a terminal.
     let out = k.run(&[
@@ -716,10 +706,7 @@ async fn probes_and_memory_limits_act_on_containers() {
 
     // Running but not Ready until the readiness probe passes; then Ready, and the liveness
     // probe (TCP) keeps it running.
-    let early = wait_pod(&pods, "ready-later", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    let early = wait_phase(&pods, "ready-later", "Running", 60).await;
     assert!(!ready(&early), "Ready before its readiness probe passed");
     wait_pod(&pods, "ready-later", "Ready", 60, ready).await;
 
@@ -787,10 +774,7 @@ async fn probes_and_memory_limits_act_on_containers() {
     let file = dir.path().join("hooks.yaml");
     std::fs::write(&file, hooks_manifest(&hooks)).unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
-    wait_pod(&pods, "hooks", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    wait_phase(&pods, "hooks", "Running", 60).await;
     let mut logs = String::new();
     for _ in 0..40 {
         logs = k.ok(&["logs", "hooks"]);
@@ -964,10 +948,7 @@ spec:
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
     let pods: Api<Pod> = Api::namespaced(client(&server).await, "default");
 
-    let pulled = wait_pod(&pods, "with-secret", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    let pulled = wait_phase(&pods, "with-secret", "Running", 60).await;
     assert!(
         pulled["status"]["containerStatuses"][0]["imageID"]
             .as_str()
@@ -998,10 +979,7 @@ spec:
         waiting_reason(p) == "ErrImageNeverPull"
     })
     .await;
-    wait_pod(&pods, "present", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    wait_phase(&pods, "present", "Running", 60).await;
     let events = k.ok(&[
         "get",
         "events",
@@ -1121,10 +1099,7 @@ async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
         "3600",
     ]);
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    let before = wait_pod(&pods, "steady", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    let before = wait_phase(&pods, "steady", "Running", 60).await;
     let id = before["status"]["containerStatuses"][0]["containerID"].clone();
     assert!(
         before["status"]["podIP"]
@@ -1157,10 +1132,7 @@ async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
         "the restarted agent did not renew its lease"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = wait_pod(&pods, "steady", "Running", 30, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    let after = wait_phase(&pods, "steady", "Running", 30).await;
     assert_eq!(
         after["status"]["containerStatuses"][0]["containerID"], id,
         "the container was replaced"
@@ -1232,10 +1204,7 @@ async fn the_scheduler_places_pods_and_says_why_when_it_cannot() {
 
     // No nodeName: the scheduler binds it to the only node.
     k.ok(&["run", "web", "--image=busybox:1.36", "--", "sleep", "3600"]);
-    let web = wait_pod(&pods, "web", "Running", 60, |p| {
-        p["status"]["phase"] == "Running"
-    })
-    .await;
+    let web = wait_phase(&pods, "web", "Running", 60).await;
     assert_eq!(web["spec"]["nodeName"], "e2e-node-8");
     let events = k.ok(&[
         "get",

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod logs;
 pub mod node;
 pub mod pods;
+pub mod query;
 pub mod runtime;
 pub mod server;
 pub mod stats;

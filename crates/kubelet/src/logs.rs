@@ -31,18 +31,14 @@ impl LogOptions {
     /// `sinceSeconds` into a time.
     pub fn from_query(query: &str, now: u64) -> Result<Self, String> {
         let mut options = Self::default();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = urlencoding::decode(&value.replace('+', " "))
-                .map(|v| v.into_owned())
-                .unwrap_or_else(|_| value.to_owned());
+        for (key, value) in crate::query::pairs(query) {
             let flag = || value.is_empty() || value == "true" || value == "1";
             let number = |what: &str| {
                 value
                     .parse::<u64>()
                     .map_err(|_| format!("invalid {what}: {value:?}"))
             };
-            match key {
+            match key.as_str() {
                 "follow" => options.follow = flag(),
                 "previous" => options.previous = flag(),
                 "timestamps" => options.timestamps = flag(),

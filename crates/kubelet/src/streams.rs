@@ -37,12 +37,8 @@ impl StreamOptions {
     /// Parses the query string.
     pub fn parse(query: &str) -> Self {
         let mut options = Self::default();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = urlencoding::decode(&value.replace('+', " "))
-                .map(|v| v.into_owned())
-                .unwrap_or_else(|_| value.to_owned());
-            match key {
+        for (key, value) in crate::query::pairs(query) {
+            match key.as_str() {
                 "command" => options.command.push(value),
                 "stdin" | "input" => options.stdin = flag(&value),
                 "stdout" | "output" => options.stdout = flag(&value),

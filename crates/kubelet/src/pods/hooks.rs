@@ -3,10 +3,9 @@
 //! grace period, which the hook's time is taken from). Handlers: exec, httpGet, sleep.
 
 use crate::pods::PodContext;
-use crate::pods::probes::http_status;
+use crate::pods::probes::{http_status, port_number};
 use k8s_cri::v1 as cri;
 use k8s_openapi::api::core::v1::{Container, LifecycleHandler};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::time::Duration;
 
 /// Which hook.
@@ -71,16 +70,7 @@ pub async fn run(
             .clone()
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| pod_ip.to_owned());
-        let port = match &http.port {
-            IntOrString::Int(n) => u16::try_from(*n).unwrap_or(0),
-            IntOrString::String(name) => container
-                .ports
-                .iter()
-                .flatten()
-                .find(|p| p.name.as_deref() == Some(name.as_str()))
-                .and_then(|p| u16::try_from(p.container_port).ok())
-                .unwrap_or(0),
-        };
+        let port = port_number(&http.port, container)?;
         let path = http.path.clone().unwrap_or_else(|| "/".to_owned());
         let headers: Vec<(String, String)> = http
             .http_headers

@@ -200,15 +200,7 @@ impl Worker {
             let grace = grace_period(pod);
             if let Err(message) = hooks::run(&self.ctx, handler, container, &id, &ip, grace).await {
                 recorder.warning(pod, path, "FailedPostStartHook", message.clone());
-                let _ = self
-                    .ctx
-                    .cri
-                    .runtime
-                    .clone()
-                    .stop_container(cri::StopContainerRequest {
-                        container_id: id,
-                        timeout: i64::try_from(grace.as_secs()).unwrap_or(30),
-                    })
+                self.stop_id(&id, i64::try_from(grace.as_secs()).unwrap_or(30))
                     .await;
                 return Err(("PostStartHookError".to_owned(), message));
             }

@@ -279,7 +279,7 @@ async fn attempt(
 }
 
 /// A probe's port: a number, or the name of one of the container's ports.
-fn port_number(port: &IntOrString, container: &Container) -> Result<u16, String> {
+pub(crate) fn port_number(port: &IntOrString, container: &Container) -> Result<u16, String> {
     match port {
         IntOrString::Int(n) => u16::try_from(*n).map_err(|_| format!("invalid port number: {n}")),
         IntOrString::String(name) => container

@@ -55,18 +55,23 @@ impl Worker {
             "Killing",
             format!("Stopping container {}", instance.name),
         );
+        self.stop_id(&instance.id, grace).await;
+    }
+
+    /// Stops the container `id` with `grace` seconds before SIGKILL (no hook, no event).
+    pub(crate) async fn stop_id(&self, id: &str, grace: i64) {
         if let Err(e) = self
             .ctx
             .cri
             .runtime
             .clone()
             .stop_container(cri::StopContainerRequest {
-                container_id: instance.id.clone(),
+                container_id: id.to_owned(),
                 timeout: grace,
             })
             .await
         {
-            tracing::warn!(container = %instance.id, error = %e.message(), "stopping a container failed");
+            tracing::warn!(container = %id, error = %e.message(), "stopping a container failed");
         }
     }
 

@@ -212,16 +212,7 @@ impl Worker {
                 ),
             );
             let grace = spec.termination_grace_period_seconds.unwrap_or(30);
-            let _ = self
-                .ctx
-                .cri
-                .runtime
-                .clone()
-                .stop_container(cri::StopContainerRequest {
-                    container_id: instance.id.clone(),
-                    timeout: grace,
-                })
-                .await;
+            self.stop_id(&instance.id, grace).await;
         }
         if !verdict.restart.is_empty() {
             return Some(Duration::ZERO);
