@@ -77,7 +77,7 @@ impl Api {
         body: Option<&Value>,
     ) -> anyhow::Result<Request<Full<Bytes>>> {
         let mut builder = Request::builder()
-            .method(method)
+            .method(method.clone())
             .uri(format!("{}{path}", self.target.server))
             .header("accept", "application/json");
         if let Some(token) = &self.target.token {
@@ -85,7 +85,13 @@ impl Api {
         }
         let body = match body {
             Some(value) => {
-                builder = builder.header("content-type", "application/json");
+                // A PATCH body is a JSON merge patch; everything else is an object.
+                let content_type = if method == Method::PATCH {
+                    "application/merge-patch+json"
+                } else {
+                    "application/json"
+                };
+                builder = builder.header("content-type", content_type);
                 Full::new(Bytes::from(value.to_string()))
             }
             None => Full::new(Bytes::new()),

@@ -5,6 +5,7 @@ mod api;
 mod http;
 mod percentile;
 mod podstart;
+mod scheduler;
 mod store;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,9 @@ enum Suite {
     /// Pod start-up on a real node (create → Running, seen by a watch), one at a time and in
     /// parallel, beside containerd's and runc's own floors.
     Podstart(podstart::Args),
+    /// Scheduling throughput and latency (any API server and scheduler), on Node objects
+    /// without kubelets.
+    Scheduler(scheduler::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -38,5 +42,6 @@ fn main() -> anyhow::Result<()> {
         Suite::Store(args) => runtime.block_on(store::run(args)),
         Suite::Api(args) => runtime.block_on(api::run(args)),
         Suite::Podstart(args) => runtime.block_on(podstart::run(args)),
+        Suite::Scheduler(args) => runtime.block_on(scheduler::run(args)),
     }
 }

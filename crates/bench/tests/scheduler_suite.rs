@@ -1,0 +1,78 @@
+//! `gantry-bench scheduler` runs end to end against an in-process API server with Gantry's
+//! scheduler behind it, for both workloads, and prints its final line in the documented shape.
+//! Figures are not checked: they are for docs/benchmarks.md.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+use gantry_apiserver::{ApiServer, Config, allocator::Ranges};
+use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
+use std::process::Command;
+use std::sync::Arc;
+
+#[test]
+fn the_scheduler_suite_prints_one_line_of_figures_per_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
+    let config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ranges: Ranges::default(),
+    };
+    let server = runtime
+        .block_on(ApiServer::bind(config, Arc::new(store)))
+        .unwrap();
+    let address = server.local_addr().unwrap();
+    runtime.spawn(server.run(std::future::pending()));
+    let _guard = runtime.enter();
+    let client = kube::Client::try_from(kube::Config::new(
+        format!("http://{address}").parse().unwrap(),
+    ))
+    .unwrap();
+    runtime.spawn(gantry_scheduler::run(
+        gantry_scheduler::SchedulerConfig::default(),
+        client,
+        std::future::pending(),
+    ));
+
+    for workload in ["basic", "affinity"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gantry-bench"))
+            .args(["scheduler", "--server", &format!("http://{address}")])
+            .args([
+                "--nodes",
+                "20",
+                "--pods",
+                "60",
+                "--init-pods",
+                "10",
+                "--clients",
+                "4",
+            ])
+            .args(["--workload", workload])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "gantry-bench scheduler failed: {stderr}"
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let line = stdout.lines().last().unwrap();
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(words[0], "scheduler", "{line}");
+        let pairs: Vec<(&str, &str)> = words[1..]
+            .iter()
+            .map(|w| w.split_once('=').unwrap())
+            .collect();
+        let keys: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            ["workload", "nodes", "pods", "pods_per_s", "p99_ms"],
+            "{line}"
+        );
+        assert_eq!(pairs[0].1, workload);
+        assert!(pairs[3].1.parse::<f64>().unwrap() > 0.0, "{line}");
+    }
+}
