@@ -1271,7 +1271,49 @@ async fn the_scheduler_places_pods_and_says_why_when_it_cannot() {
     .await;
     assert_eq!(placed["spec"]["nodeName"], "big-node");
 
-    k.ok(&["delete", "pod", "huge", "--grace-period=0", "--force"]);
+    // Anti-affinity to itself by hostname: three replicas on three different nodes.
+    let fake: Node = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "fake-2", "labels": {"kubernetes.io/hostname": "fake-2"}}
+    }))
+    .unwrap();
+    nodes
+        .create(&kube::api::PostParams::default(), &fake)
+        .await
+        .unwrap();
+    nodes
+        .patch_status(
+            "fake-2",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .unwrap();
+    let mut spread = String::new();
+    for i in 0..3 {
+        spread.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: spread-{i}, labels: {{app: spread}}}}\nspec:\n  terminationGracePeriodSeconds: 1\n  affinity:\n    podAntiAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n      - labelSelector: {{matchLabels: {{app: spread}}}}\n        topologyKey: kubernetes.io/hostname\n  containers: [{{name: c, image: busybox:1.36, command: [sleep, \"3600\"]}}]\n"
+        ));
+    }
+    let file = dir.path().join("spread.yaml");
+    std::fs::write(&file, spread).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let mut placed_on = std::collections::BTreeSet::new();
+    for i in 0..3 {
+        let pod = wait_pod(&pods, &format!("spread-{i}"), "a node", 60, |p| {
+            p["spec"]["nodeName"].is_string()
+        })
+        .await;
+        placed_on.insert(pod["spec"]["nodeName"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        placed_on.len(),
+        3,
+        "the replicas share nodes: {placed_on:?}"
+    );
+
+    for name in ["huge", "spread-0", "spread-1", "spread-2"] {
+        k.ok(&["delete", "pod", name, "--grace-period=0", "--force"]);
+    }
     k.ok(&["delete", "pod", "web"]);
     server.stop();
 }

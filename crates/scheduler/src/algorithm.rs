@@ -63,6 +63,10 @@ pub fn schedule(
             return Err(fit_error(total, &reasons));
         }
     }
+    let states: Vec<crate::framework::State> = plugins
+        .iter()
+        .map(|w| w.plugin.prepare(pod, nodes))
+        .collect();
     let wanted = feasible_nodes_to_find(total, percentage);
     let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(wanted.min(total));
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -70,7 +74,8 @@ pub fn schedule(
         let node = nodes[(start + i) % total];
         let failed = plugins
             .iter()
-            .map(|w| w.plugin.filter(pod, node))
+            .zip(&states)
+            .map(|(w, state)| w.plugin.filter_with(state, pod, node))
             .find(|s| !s.is_success());
         match failed {
             None => {
@@ -96,10 +101,14 @@ pub fn schedule(
         return Ok(feasible[0].name.clone());
     }
     let mut totals = vec![0i64; feasible.len()];
-    for weighted in plugins.iter().filter(|w| w.plugin.scores() && w.weight > 0) {
+    for (weighted, state) in plugins
+        .iter()
+        .zip(&states)
+        .filter(|(w, _)| w.plugin.scores() && w.weight > 0)
+    {
         let mut scores: Vec<i64> = feasible
             .iter()
-            .map(|n| weighted.plugin.score(pod, n))
+            .map(|n| weighted.plugin.score_with(state, pod, n))
             .collect();
         weighted.plugin.normalize(&mut scores);
         for (total, score) in totals.iter_mut().zip(scores) {

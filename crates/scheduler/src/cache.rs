@@ -3,7 +3,7 @@
 //! decision already counts them and throughput does not wait for the API round trip. An
 //! assumption the watch never confirms expires.
 
-use crate::info::{HostPort, NodeInfo, PodInfo, Resources};
+use crate::info::{NodeInfo, PodEntry, PodInfo};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ pub struct Cache {
     nodes: BTreeMap<String, NodeInfo>,
     /// Pod UID → the node it counts on, and what it takes there (kept for pods whose node
     /// the cache has not seen yet).
-    placed: HashMap<String, (String, Resources, Vec<HostPort>)>,
+    placed: HashMap<String, (String, PodEntry)>,
     /// Pods assumed but not yet seen bound, with when.
     assumed: HashMap<String, Instant>,
 }
@@ -38,9 +38,9 @@ impl Cache {
             None => {
                 let mut info = NodeInfo::new(node);
                 // Pods seen before their node count on it now.
-                for (uid, (placed, requests, ports)) in &self.placed {
+                for (uid, (placed, entry)) in &self.placed {
                     if *placed == name {
-                        info.add_pod(uid, *requests, ports.clone());
+                        info.add_entry(uid, entry.clone());
                     }
                 }
                 self.nodes.insert(name, info);
@@ -74,25 +74,23 @@ impl Cache {
     }
 
     fn place(&mut self, uid: &str, node: &str, info: &PodInfo) {
-        if let Some((previous, _, _)) = self.placed.get(uid)
+        if let Some((previous, _)) = self.placed.get(uid)
             && previous != node
             && let Some(old) = self.nodes.get_mut(previous)
         {
             old.remove_pod(uid);
         }
+        let entry = PodEntry::of(info);
         if let Some(target) = self.nodes.get_mut(node) {
-            target.add_pod(uid, info.requests, info.ports.clone());
+            target.add_entry(uid, entry.clone());
         }
-        self.placed.insert(
-            uid.to_owned(),
-            (node.to_owned(), info.requests, info.ports.clone()),
-        );
+        self.placed.insert(uid.to_owned(), (node.to_owned(), entry));
     }
 
     /// Forgets a pod (deleted, or its assumption failed).
     pub fn remove_pod(&mut self, uid: &str) {
         self.assumed.remove(uid);
-        if let Some((node, _, _)) = self.placed.remove(uid)
+        if let Some((node, _)) = self.placed.remove(uid)
             && let Some(info) = self.nodes.get_mut(&node)
         {
             info.remove_pod(uid);

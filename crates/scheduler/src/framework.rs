@@ -51,6 +51,10 @@ impl Status {
 /// The highest score a plugin gives a node, as upstream's `MaxNodeScore`.
 pub const MAX_NODE_SCORE: i64 = 100;
 
+/// What a plugin computed once for one scheduling attempt, to read for every node (upstream's
+/// cycle state, one slot per plugin).
+pub type State = Option<Box<dyn std::any::Any + Send + Sync>>;
+
 /// A scheduling plugin.
 pub trait Plugin: Send + Sync + std::fmt::Debug {
     /// The plugin's name, as in upstream's configuration (`NodeResourcesFit`, ...).
@@ -61,9 +65,20 @@ pub trait Plugin: Send + Sync + std::fmt::Debug {
         Status::Success
     }
 
+    /// Computes, from every node, what filtering and scoring this pod will need (the part of
+    /// pre-filter that looks at the whole cluster).
+    fn prepare(&self, _pod: &PodInfo, _nodes: &[&NodeInfo]) -> State {
+        None
+    }
+
     /// Whether the pod can run on the node.
     fn filter(&self, _pod: &PodInfo, _node: &NodeInfo) -> Status {
         Status::Success
+    }
+
+    /// `filter`, given what `prepare` computed.
+    fn filter_with(&self, _state: &State, pod: &PodInfo, node: &NodeInfo) -> Status {
+        self.filter(pod, node)
     }
 
     /// Whether this plugin scores nodes.
@@ -74,6 +89,11 @@ pub trait Plugin: Send + Sync + std::fmt::Debug {
     /// A node's raw score for the pod.
     fn score(&self, _pod: &PodInfo, _node: &NodeInfo) -> i64 {
         0
+    }
+
+    /// `score`, given what `prepare` computed.
+    fn score_with(&self, _state: &State, pod: &PodInfo, node: &NodeInfo) -> i64 {
+        self.score(pod, node)
     }
 
     /// Brings raw scores into 0..=MAX_NODE_SCORE (when the plugin's raw scores are not).

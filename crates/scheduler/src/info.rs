@@ -156,8 +156,36 @@ pub struct NodeInfo {
     pub requested: Resources,
     /// Host ports in use.
     pub used_ports: HashSet<HostPort>,
-    /// The pods on it, by UID (with what each takes).
-    pub pods: BTreeMap<String, (Resources, Vec<HostPort>)>,
+    /// The pods on it, by UID.
+    pub pods: BTreeMap<String, PodEntry>,
+}
+
+/// What a node keeps of each of its pods: what it takes, and what inter-pod affinity needs.
+#[derive(Debug, Clone, Default)]
+pub struct PodEntry {
+    /// Its requests.
+    pub requests: Resources,
+    /// Its host ports.
+    pub ports: Vec<HostPort>,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its pod affinity and anti-affinity (existing pods' anti-affinity keeps others away).
+    pub affinity: Option<k8s_openapi::api::core::v1::Affinity>,
+}
+
+impl PodEntry {
+    /// The entry of `pod`.
+    pub fn of(pod: &PodInfo) -> Self {
+        Self {
+            requests: pod.requests,
+            ports: pod.ports.clone(),
+            namespace: pod.pod.metadata.namespace.clone().unwrap_or_default(),
+            labels: pod.pod.metadata.labels.clone().unwrap_or_default(),
+            affinity: pod.pod.spec.as_ref().and_then(|s| s.affinity.clone()),
+        }
+    }
 }
 
 impl NodeInfo {
@@ -183,19 +211,31 @@ impl NodeInfo {
             .unwrap_or_default();
     }
 
-    /// Counts a pod on this node.
+    /// Counts a pod on this node (with only what it takes: tests and resource bookkeeping).
     pub fn add_pod(&mut self, uid: &str, requests: Resources, ports: Vec<HostPort>) {
+        self.add_entry(
+            uid,
+            PodEntry {
+                requests,
+                ports,
+                ..PodEntry::default()
+            },
+        );
+    }
+
+    /// Counts a pod on this node.
+    pub fn add_entry(&mut self, uid: &str, entry: PodEntry) {
         self.remove_pod(uid);
-        self.requested.add(&requests);
-        self.used_ports.extend(ports.iter().cloned());
-        self.pods.insert(uid.to_owned(), (requests, ports));
+        self.requested.add(&entry.requests);
+        self.used_ports.extend(entry.ports.iter().cloned());
+        self.pods.insert(uid.to_owned(), entry);
     }
 
     /// Stops counting a pod.
     pub fn remove_pod(&mut self, uid: &str) {
-        if let Some((requests, ports)) = self.pods.remove(uid) {
-            self.requested.sub(&requests);
-            for port in ports {
+        if let Some(entry) = self.pods.remove(uid) {
+            self.requested.sub(&entry.requests);
+            for port in entry.ports {
                 self.used_ports.remove(&port);
             }
         }

@@ -1,6 +1,7 @@
 //! The plugins, one file each, and the registry of upstream's default set with its weights.
 
 pub mod balanced_allocation;
+pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
 pub mod node_ports;
@@ -31,6 +32,7 @@ pub fn default_plugins() -> Vec<Weighted> {
         plugin(Arc::new(node_affinity::NodeAffinity), 2),
         plugin(Arc::new(node_ports::NodePorts), 0),
         plugin(Arc::new(node_resources_fit::NodeResourcesFit::default()), 1),
+        plugin(Arc::new(inter_pod_affinity::InterPodAffinity), 2),
         plugin(Arc::new(balanced_allocation::BalancedAllocation), 1),
     ]
 }

@@ -44,12 +44,10 @@ pub fn non_zero(requests: &Resources) -> (i64, i64) {
 
 /// What the node's pods request for scoring (each with the same defaults).
 fn node_non_zero(node: &NodeInfo) -> (i64, i64) {
-    node.pods
-        .values()
-        .fold((0, 0), |(cpu, memory), (requests, _)| {
-            let (c, m) = non_zero(requests);
-            (cpu + c, memory + m)
-        })
+    node.pods.values().fold((0, 0), |(cpu, memory), entry| {
+        let (c, m) = non_zero(&entry.requests);
+        (cpu + c, memory + m)
+    })
 }
 
 impl Plugin for NodeResourcesFit {
