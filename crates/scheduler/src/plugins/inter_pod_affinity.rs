@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn preferred_terms_score_domains() {
-        let mut nodes = vec![node("a", "z1"), node("b", "z2")];
+        let mut nodes = [node("a", "z1"), node("b", "z2")];
         nodes[0].add_entry(
             "db",
             PodEntry::of(&pod("db", json!({"app": "db"}), json!({}))),
