@@ -158,6 +158,9 @@ pub struct NodeInfo {
     pub used_ports: HashSet<HostPort>,
     /// The pods on it, by UID.
     pub pods: BTreeMap<String, PodEntry>,
+    /// How many of them carry required pod anti-affinity (so that pods without affinity
+    /// rules of their own look only at nodes where such pods are).
+    pub anti_affinity_pods: usize,
 }
 
 /// What a node keeps of each of its pods: what it takes, and what inter-pod affinity needs.
@@ -176,6 +179,18 @@ pub struct PodEntry {
 }
 
 impl PodEntry {
+    /// Whether the pod has required anti-affinity terms.
+    pub fn has_required_anti_affinity(&self) -> bool {
+        self.affinity
+            .as_ref()
+            .and_then(|a| a.pod_anti_affinity.as_ref())
+            .and_then(|a| {
+                a.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .is_some_and(|t| !t.is_empty())
+    }
+
     /// The entry of `pod`.
     pub fn of(pod: &PodInfo) -> Self {
         Self {
@@ -226,6 +241,9 @@ impl NodeInfo {
     /// Counts a pod on this node.
     pub fn add_entry(&mut self, uid: &str, entry: PodEntry) {
         self.remove_pod(uid);
+        if entry.has_required_anti_affinity() {
+            self.anti_affinity_pods += 1;
+        }
         self.requested.add(&entry.requests);
         self.used_ports.extend(entry.ports.iter().cloned());
         self.pods.insert(uid.to_owned(), entry);
@@ -234,6 +252,9 @@ impl NodeInfo {
     /// Stops counting a pod.
     pub fn remove_pod(&mut self, uid: &str) {
         if let Some(entry) = self.pods.remove(uid) {
+            if entry.has_required_anti_affinity() {
+                self.anti_affinity_pods -= 1;
+            }
             self.requested.sub(&entry.requests);
             for port in entry.ports {
                 self.used_ports.remove(&port);

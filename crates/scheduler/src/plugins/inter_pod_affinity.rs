@@ -134,7 +134,15 @@ fn prepare(pod: &PodInfo, nodes: &[&NodeInfo]) -> Prepared {
         ..Prepared::default()
     };
     let mut matched_anywhere = vec![false; required_affinity.len()];
+    // A pod without terms of its own only needs the nodes whose pods have anti-affinity.
+    let own_terms = !(required_affinity.is_empty()
+        && required_anti.is_empty()
+        && preferred_affinity.is_empty()
+        && preferred_anti.is_empty());
     for node in nodes {
+        if !own_terms && node.anti_affinity_pods == 0 {
+            continue;
+        }
         for entry in node.pods.values() {
             let PodEntry {
                 namespace: their_ns,
@@ -210,7 +218,12 @@ impl Plugin for InterPodAffinity {
     }
 
     fn prepare(&self, pod: &PodInfo, nodes: &[&NodeInfo]) -> State {
-        Some(Box::new(prepare(pod, nodes)))
+        let prepared = prepare(pod, nodes);
+        let nothing = prepared.affinity.is_empty()
+            && prepared.anti.is_empty()
+            && prepared.existing_anti.is_empty()
+            && prepared.preferred.is_empty();
+        (!nothing).then(|| Box::new(prepared) as Box<dyn std::any::Any + Send + Sync>)
     }
 
     fn filter_with(&self, state: &State, _pod: &PodInfo, node: &NodeInfo) -> Status {
