@@ -2,6 +2,7 @@
 
 mod agent;
 mod duration;
+mod scheduler;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Command {
     Apiserver(server::Args),
     /// Runs a worker node (the kubelet and its containerd) for an API server elsewhere.
     Agent(agent::Args),
+    /// Runs the scheduler alone, for an API server elsewhere.
+    Scheduler(scheduler::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => runtime.block_on(server::run(args, server::Role::Node)),
         Command::Apiserver(args) => runtime.block_on(server::run(args, server::Role::ApiServer)),
         Command::Agent(args) => runtime.block_on(agent::run(args)),
+        Command::Scheduler(args) => runtime.block_on(scheduler::run(args)),
     }
 }

@@ -69,3 +69,50 @@ fn a_malformed_compaction_interval_is_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid duration"));
 }
+
+/// `gantry scheduler` alone, against a control plane without one, binds a pod to a node.
+#[test]
+fn a_standalone_scheduler_binds_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let url = std::fs::read_to_string(&server.kubeconfig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_owned))
+        .unwrap();
+    let mut scheduler = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["scheduler", "--server", &url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let k = common::kubectl::Kubectl::new(33, &server.kubeconfig);
+    let manifest = dir.path().join("objects.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Node\nmetadata: {name: solo}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: busybox:1.36}]\n",
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    k.ok(&[
+        "patch",
+        "node",
+        "solo",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"allocatable":{"cpu":"2","memory":"4Gi","pods":"10"}}}"#,
+    ]);
+    let mut node = String::new();
+    for _ in 0..100 {
+        node = k.ok(&["get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"]);
+        if !node.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = scheduler.kill();
+    let _ = scheduler.wait();
+    assert_eq!(node, "solo");
+    server.stop();
+}
