@@ -7,6 +7,7 @@ pub mod node_name;
 pub mod node_ports;
 pub mod node_resources_fit;
 pub mod node_unschedulable;
+pub mod pod_topology_spread;
 pub mod taint_toleration;
 
 use crate::framework::Plugin;
@@ -32,6 +33,7 @@ pub fn default_plugins() -> Vec<Weighted> {
         plugin(Arc::new(node_affinity::NodeAffinity), 2),
         plugin(Arc::new(node_ports::NodePorts), 0),
         plugin(Arc::new(node_resources_fit::NodeResourcesFit::default()), 1),
+        plugin(Arc::new(pod_topology_spread::PodTopologySpread), 2),
         plugin(Arc::new(inter_pod_affinity::InterPodAffinity), 2),
         plugin(Arc::new(balanced_allocation::BalancedAllocation), 1),
     ]
