@@ -6,25 +6,13 @@
     reason = "test code: a panic is the failure report"
 )]
 
-use gantry_apiserver::{ApiServer, Config, allocator::Ranges};
-use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
 use std::process::Command;
-use std::sync::Arc;
 
 #[test]
 fn the_api_suite_prints_one_line_of_figures() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
-    let config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ranges: Ranges::default(),
-    };
-    let server = runtime
-        .block_on(ApiServer::bind(config, Arc::new(store)))
-        .unwrap();
-    let address = server.local_addr().unwrap();
-    runtime.spawn(server.run(std::future::pending()));
+    let address = gantry_testkit::apiserver::start(&runtime, dir.path()).unwrap();
 
     let out = Command::new(env!("CARGO_BIN_EXE_gantry-bench"))
         .args(["api", "--server", &format!("http://{address}")])

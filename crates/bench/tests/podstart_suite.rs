@@ -7,11 +7,8 @@
     reason = "test code: a panic is the failure report"
 )]
 
-use gantry_apiserver::{ApiServer, Config, allocator::Ranges};
-use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[test]
@@ -31,16 +28,7 @@ fn the_podstart_suite_prints_one_line_of_figures() {
     );
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path().join("store"))).unwrap();
-    let config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ranges: Ranges::default(),
-    };
-    let server = runtime
-        .block_on(ApiServer::bind(config, Arc::new(store)))
-        .unwrap();
-    let address = server.local_addr().unwrap();
-    runtime.spawn(server.run(std::future::pending()));
+    let address = gantry_testkit::apiserver::start(&runtime, &dir.path().join("store")).unwrap();
 
     let mut node = gantry_kubelet::KubeletConfig::new("bench-node", dir.path().join("agent"));
     node.images_dir = Some(images);

@@ -7,25 +7,13 @@
     reason = "test code: a panic is the failure report"
 )]
 
-use gantry_apiserver::{ApiServer, Config, allocator::Ranges};
-use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
 use std::process::Command;
-use std::sync::Arc;
 
 #[test]
 fn the_scheduler_suite_prints_one_line_of_figures_per_workload() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let store = EmbeddedStore::open(EmbeddedConfig::new(dir.path())).unwrap();
-    let config = Config {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        ranges: Ranges::default(),
-    };
-    let server = runtime
-        .block_on(ApiServer::bind(config, Arc::new(store)))
-        .unwrap();
-    let address = server.local_addr().unwrap();
-    runtime.spawn(server.run(std::future::pending()));
+    let address = gantry_testkit::apiserver::start(&runtime, dir.path()).unwrap();
     let _guard = runtime.enter();
     let client = kube::Client::try_from(kube::Config::new(
         format!("http://{address}").parse().unwrap(),
