@@ -1,7 +1,7 @@
 //! Objects every cluster has from its first start, created if missing (as upstream's
 //! bootstrap controllers do): the namespaces `default`, `kube-system`, `kube-public` and
-//! `kube-node-lease`, and the `kubernetes` Service in `default` on the service range's first
-//! address.
+//! `kube-node-lease`, the `kubernetes` Service in `default` on the service range's first
+//! address, and the two system-critical PriorityClasses.
 
 use crate::registry::Registry;
 use crate::status::ApiError;
@@ -47,6 +47,18 @@ pub async fn ensure(
         Ok(_) => tracing::info!(ip = %ranges.first(), "created the kubernetes service"),
         Err(e) if e.reason == "AlreadyExists" => {}
         Err(e) => return Err(e),
+    }
+    let classes = catalogue::find("scheduling.k8s.io", "v1", "priorityclasses")
+        .ok_or_else(|| ApiError::internal("the catalogue has no priorityclasses"))?;
+    for class in crate::priority::system_class_objects() {
+        match registry.create(classes, None, class, false).await {
+            Ok(created) => tracing::info!(
+                class = crate::meta::meta_str(&created, "name").unwrap_or_default(),
+                "created priority class"
+            ),
+            Err(e) if e.reason == "AlreadyExists" => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

@@ -30,6 +30,9 @@ pub fn apply(group: &str, kind: &str, object: &mut Value) {
             }
         }
         ("", "PodTemplate") => template(root),
+        ("scheduling.k8s.io", "PriorityClass") => {
+            set(root, "preemptionPolicy", json!("PreemptLowerPriority"));
+        }
         ("", "ReplicationController") => {
             if let Some(spec) = child(root, "spec") {
                 set(spec, "replicas", json!(1));

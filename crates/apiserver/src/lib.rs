@@ -17,6 +17,7 @@ pub mod immutable;
 pub mod meta;
 pub mod node_proxy;
 pub mod openapi;
+pub mod priority;
 pub mod registry;
 pub mod request;
 pub mod server;

@@ -913,3 +913,84 @@ async fn a_new_claim_starts_pending() {
         .unwrap();
     assert_eq!(pvc["status"]["phase"], "Pending");
 }
+
+#[tokio::test]
+async fn priority_admission_resolves_classes_into_numbers() {
+    let f = fixture().await;
+    let (pods, classes) = (res("", "pods"), res("scheduling.k8s.io", "priorityclasses"));
+    let no_class = f
+        .registry
+        .create(pods, Some("default"), pod("plain"), false)
+        .await
+        .unwrap();
+    assert_eq!(no_class["spec"]["priority"], 0);
+    assert_eq!(no_class["spec"]["preemptionPolicy"], "PreemptLowerPriority");
+    assert!(no_class["spec"]["priorityClassName"].is_null());
+
+    let mut critical = pod("critical");
+    critical["spec"]["priorityClassName"] = json!("system-node-critical");
+    let critical = f
+        .registry
+        .create(pods, Some("default"), critical, false)
+        .await
+        .unwrap();
+    assert_eq!(critical["spec"]["priority"], 2_000_001_000);
+
+    let mut unknown = pod("unknown");
+    unknown["spec"]["priorityClassName"] = json!("nope");
+    let error = f
+        .registry
+        .create(pods, Some("default"), unknown, false)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, 403);
+    assert_eq!(
+        error.message,
+        r#"pods "unknown" is forbidden: no PriorityClass with name nope was found"#
+    );
+
+    let class = |name: &str, value: i64, default: bool| {
+        json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+               "metadata": {"name": name}, "value": value, "globalDefault": default,
+               "preemptionPolicy": "Never"})
+    };
+    f.registry
+        .create(classes, None, class("batch", 100, true), false)
+        .await
+        .unwrap();
+    let second = f
+        .registry
+        .create(classes, None, class("other", 5, true), false)
+        .await
+        .unwrap_err();
+    assert_eq!(second.code, 403);
+    assert!(
+        second
+            .message
+            .contains("PriorityClass batch is already marked as default")
+    );
+
+    let defaulted = f
+        .registry
+        .create(pods, Some("default"), pod("defaulted"), false)
+        .await
+        .unwrap();
+    assert_eq!(defaulted["spec"]["priorityClassName"], "batch");
+    assert_eq!(defaulted["spec"]["priority"], 100);
+    assert_eq!(defaulted["spec"]["preemptionPolicy"], "Never");
+
+    let mut lying = pod("lying");
+    lying["spec"]["priority"] = json!(7);
+    let error = f
+        .registry
+        .create(pods, Some("default"), lying, false)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, 403);
+    assert!(
+        error
+            .message
+            .contains("the integer value of priority (7) must not be provided"),
+        "{error}"
+    );
+}

@@ -321,6 +321,13 @@ impl Registry {
         if let (true, Some(ns)) = (resource.namespaced, namespace) {
             self.namespace_accepts_writes(ns).await?;
         }
+        match (resource.group, resource.plural) {
+            ("", "pods") => self.admit_pod_priority(&mut object).await?,
+            ("scheduling.k8s.io", "priorityclasses") => {
+                self.admit_priority_class(&object, None).await?;
+            }
+            _ => {}
+        }
         for field in [
             "deletionTimestamp",
             "deletionGracePeriodSeconds",
@@ -513,6 +520,9 @@ impl Registry {
                 ));
             }
             validate(&strategy, &new)?;
+            if (resource.group, resource.plural) == ("scheduling.k8s.io", "priorityclasses") {
+                self.admit_priority_class(&new, Some(name)).await?;
+            }
             if subresource.is_none() {
                 let causes =
                     crate::immutable::violations(resource.group, resource.kind, &old, &new);
