@@ -1225,7 +1225,8 @@ async fn the_scheduler_places_pods_and_says_why_when_it_cannot() {
     )
     .unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
-    let message = "0/1 nodes are available: 1 Insufficient cpu.";
+    // Nothing of lower priority runs anywhere, so preemption cannot help either.
+    let message = "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
     let pending = wait_pod(&pods, "huge", "the PodScheduled=False condition", 60, |p| {
         p["status"]["conditions"].as_array().is_some_and(|c| {
             c.iter().any(|c| {
@@ -1314,6 +1315,47 @@ async fn the_scheduler_places_pods_and_says_why_when_it_cannot() {
     for name in ["huge", "spread-0", "spread-1", "spread-2"] {
         k.ok(&["delete", "pod", name, "--grace-period=0", "--force"]);
     }
+
+    // Preemption on the real node: a low-priority pod takes most of its CPU; a high-priority
+    // pod that needs the room evicts it and runs there. Sized from what the node offers, so
+    // that both never fit together whatever the machine.
+    let allocatable = nodes
+        .get("e2e-node-8")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .allocatable
+        .unwrap();
+    let cores: f64 = allocatable["cpu"].0.parse().unwrap();
+    let low_cpu = format!("{}m", (cores * 1000.0) as i64 - 300);
+    let preemption = "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000\n---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: low}\nvalue: 10\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: low}\nspec:\n  priorityClassName: low\n  terminationGracePeriodSeconds: 1\n  nodeSelector: {kubernetes.io/hostname: e2e-node-8}\n  containers: [{name: c, image: busybox:1.36, command: [sleep, \"3600\"], resources: {requests: {cpu: \"LOW_CPU\"}}}]\n";
+    let file = dir.path().join("preemption.yaml");
+    std::fs::write(&file, preemption.replace("LOW_CPU", &low_cpu)).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let low = wait_phase(&pods, "low", "Running", 60).await;
+    assert_eq!(low["spec"]["priority"], 10);
+    let low_uid = low["metadata"]["uid"].as_str().unwrap().to_owned();
+    let high = "apiVersion: v1\nkind: Pod\nmetadata: {name: high}\nspec:\n  priorityClassName: high\n  nodeSelector: {kubernetes.io/hostname: e2e-node-8}\n  containers: [{name: c, image: busybox:1.36, command: [sleep, \"3600\"], resources: {requests: {cpu: \"500m\"}}}]\n";
+    let file = dir.path().join("high.yaml");
+    std::fs::write(&file, high).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let high = wait_phase(&pods, "high", "Running", 90).await;
+    assert_eq!(high["spec"]["nodeName"], "e2e-node-8");
+    assert_eq!(high["status"]["nominatedNodeName"], "e2e-node-8");
+    wait_pod(&pods, "low", "the victim gone", 60, |p| {
+        p.is_null() || p["metadata"]["uid"] != low_uid.as_str()
+    })
+    .await;
+    let events = k.ok(&["get", "events", "--field-selector", "reason=Preempted"]);
+    assert!(
+        events.contains(&format!(
+            "Preempted by pod {} on node e2e-node-8",
+            high["metadata"]["uid"].as_str().unwrap()
+        )),
+        "{events}"
+    );
+    k.ok(&["delete", "pod", "high", "--grace-period=0", "--force"]);
     k.ok(&["delete", "pod", "web"]);
     server.stop();
 }

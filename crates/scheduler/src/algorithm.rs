@@ -4,8 +4,8 @@
 //! gets upstream's message: `0/5 nodes are available: 2 Insufficient cpu, 3 node(s) didn't
 //! match Pod's node affinity/selector.`
 
-use crate::framework::Status;
-use crate::info::{NodeInfo, PodInfo};
+use crate::framework::{State, Status};
+use crate::info::{NodeInfo, PodEntry, PodInfo};
 use crate::plugins::Weighted;
 use std::collections::BTreeMap;
 
@@ -14,7 +14,14 @@ use std::collections::BTreeMap;
 pub struct FitError {
     /// The message users see.
     pub message: String,
+    /// The nodes that refused the pod only for reasons a change there could fix (not
+    /// `UnschedulableAndUnresolvable`): where preemption may help.
+    pub resolvable: Vec<String>,
 }
+
+/// Pods nominated onto nodes by preemption, by node: they hold their place there against
+/// pods of lower priority while their victims go.
+pub type Nominations = std::collections::HashMap<String, Vec<(String, PodEntry)>>;
 
 /// Upstream's rule for how many feasible nodes are enough: all below 100 nodes; otherwise
 /// `50 − nodes/125` percent (at least 5%), and never fewer than 100.
@@ -29,65 +36,114 @@ pub fn feasible_nodes_to_find(nodes: usize, percentage: Option<u32>) -> usize {
     (nodes * percent / 100).max(100).min(nodes)
 }
 
-/// The message for a pod that fits nowhere, counting each reason over the nodes.
-pub fn fit_error(total: usize, reasons: &BTreeMap<String, usize>) -> FitError {
+/// The message for a pod that fits nowhere, counting each reason over the nodes (also the
+/// form of preemption's own summary).
+pub fn count_message(total: usize, reasons: &BTreeMap<String, usize>) -> String {
     let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
     parts.sort();
-    FitError {
-        message: format!("0/{total} nodes are available: {}.", parts.join(", ")),
+    format!("0/{total} nodes are available: {}.", parts.join(", "))
+}
+
+/// Runs every plugin's pre-filter, then computes their per-attempt state.
+pub fn prepare(
+    plugins: &[Weighted],
+    pod: &PodInfo,
+    nodes: &[&NodeInfo],
+) -> Result<Vec<State>, FitError> {
+    for weighted in plugins {
+        let status = weighted.plugin.pre_filter(pod);
+        if !status.is_success() {
+            let reasons = status.reasons().into_iter().map(|r| (r, nodes.len()));
+            return Err(FitError {
+                message: count_message(nodes.len(), &reasons.collect()),
+                resolvable: Vec::new(),
+            });
+        }
     }
+    Ok(plugins
+        .iter()
+        .map(|w| w.plugin.prepare(pod, nodes))
+        .collect())
+}
+
+/// The first filter that refuses the pod on the node, or success.
+pub fn filter(plugins: &[Weighted], states: &[State], pod: &PodInfo, node: &NodeInfo) -> Status {
+    plugins
+        .iter()
+        .zip(states)
+        .map(|(w, state)| w.plugin.filter_with(state, pod, node))
+        .find(|s| !s.is_success())
+        .unwrap_or(Status::Success)
+}
+
+/// `filter`, counting the pods nominated onto the node with at least the pod's priority as if
+/// they ran there already (as upstream does), so that preemption's room is not taken.
+fn filter_nominated(
+    plugins: &[Weighted],
+    states: &[State],
+    pod: &PodInfo,
+    node: &NodeInfo,
+    nominations: &Nominations,
+) -> Status {
+    let ahead: Vec<&(String, PodEntry)> = nominations
+        .get(&node.name)
+        .into_iter()
+        .flatten()
+        .filter(|(uid, entry)| *uid != pod.uid && entry.priority >= pod.priority)
+        .collect();
+    if ahead.is_empty() {
+        return filter(plugins, states, pod, node);
+    }
+    let mut with = node.clone();
+    for (uid, entry) in ahead {
+        with.add_entry(uid, entry.clone());
+    }
+    filter(plugins, states, pod, &with)
 }
 
 /// Chooses a node for `pod` among `nodes`, starting the search at `start` (rotated between
-/// pods so that partial searches spread out). Returns the node's name.
+/// pods so that partial searches spread out). A pod nominated to a node by an earlier
+/// preemption takes it if it fits there now. Returns the node's name.
 pub fn schedule(
     plugins: &[Weighted],
     pod: &PodInfo,
     nodes: &[&NodeInfo],
     start: usize,
     percentage: Option<u32>,
+    nominations: &Nominations,
 ) -> Result<String, FitError> {
     let total = nodes.len();
     if total == 0 {
         return Err(FitError {
             message: "no nodes available to schedule pods".to_owned(),
+            resolvable: Vec::new(),
         });
     }
-    for weighted in plugins {
-        let status = weighted.plugin.pre_filter(pod);
-        if !status.is_success() {
-            let mut reasons = BTreeMap::new();
-            for reason in status.reasons() {
-                reasons.insert(reason, total);
-            }
-            return Err(fit_error(total, &reasons));
-        }
+    let states = prepare(plugins, pod, nodes)?;
+    if let Some(nominated) = pod.nominated_node()
+        && let Some(node) = nodes.iter().find(|n| n.name == nominated)
+        && filter_nominated(plugins, &states, pod, node, nominations).is_success()
+    {
+        return Ok(node.name.clone());
     }
-    let states: Vec<crate::framework::State> = plugins
-        .iter()
-        .map(|w| w.plugin.prepare(pod, nodes))
-        .collect();
     let wanted = feasible_nodes_to_find(total, percentage);
     let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(wanted.min(total));
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut resolvable = Vec::new();
     for i in 0..total {
         let node = nodes[(start + i) % total];
-        let failed = plugins
-            .iter()
-            .zip(&states)
-            .map(|(w, state)| w.plugin.filter_with(state, pod, node))
-            .find(|s| !s.is_success());
-        match failed {
-            None => {
+        match filter_nominated(plugins, &states, pod, node, nominations) {
+            Status::Success => {
                 feasible.push(node);
                 if feasible.len() >= wanted {
                     break;
                 }
             }
-            Some(Status::Error(e)) => {
-                *reasons.entry(e).or_default() += 1;
-            }
-            Some(status) => {
+            Status::Error(e) => *reasons.entry(e).or_default() += 1,
+            status => {
+                if matches!(status, Status::Unschedulable(_)) {
+                    resolvable.push(node.name.clone());
+                }
                 for reason in status.reasons() {
                     *reasons.entry(reason).or_default() += 1;
                 }
@@ -95,7 +151,10 @@ pub fn schedule(
         }
     }
     if feasible.is_empty() {
-        return Err(fit_error(total, &reasons));
+        return Err(FitError {
+            message: count_message(total, &reasons),
+            resolvable,
+        });
     }
     if feasible.len() == 1 {
         return Ok(feasible[0].name.clone());
@@ -162,14 +221,30 @@ mod tests {
         let p = pod(
             json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}], "nodeSelector": {"disk": "ssd"}}),
         );
-        let error = schedule(&default_plugins(), &p, &refs, 0, None).unwrap_err();
+        let error = schedule(
+            &default_plugins(),
+            &p,
+            &refs,
+            0,
+            None,
+            &Nominations::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             error.message,
             "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
         );
         let big =
             pod(json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]}));
-        let error = schedule(&default_plugins(), &big, &refs[..2], 0, None).unwrap_err();
+        let error = schedule(
+            &default_plugins(),
+            &big,
+            &refs[..2],
+            0,
+            None,
+            &Nominations::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             error.message,
             "0/2 nodes are available: 2 Insufficient cpu."
@@ -194,7 +269,15 @@ mod tests {
             pod(json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m"}}}]}));
         for start in 0..2 {
             assert_eq!(
-                schedule(&default_plugins(), &p, &[&busy, &idle], start, None).unwrap(),
+                schedule(
+                    &default_plugins(),
+                    &p,
+                    &[&busy, &idle],
+                    start,
+                    None,
+                    &Nominations::default()
+                )
+                .unwrap(),
                 "idle"
             );
         }

@@ -3,6 +3,7 @@
 //! decision already counts them and throughput does not wait for the API round trip. An
 //! assumption the watch never confirms expires.
 
+use crate::algorithm::Nominations;
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +21,10 @@ pub struct Cache {
     placed: HashMap<String, (String, PodEntry)>,
     /// Pods assumed but not yet seen bound, with when.
     assumed: HashMap<String, Instant>,
+    /// Pods nominated onto nodes by preemption.
+    nominations: Nominations,
+    /// Pod UID → the node it is nominated to.
+    nominated: HashMap<String, String>,
 }
 
 fn is_terminal(pod: &Pod) -> bool {
@@ -69,6 +74,7 @@ impl Cache {
             return;
         }
         self.assumed.remove(&uid);
+        self.forget_nomination(&uid);
         let info = PodInfo::new(pod.clone());
         self.place(&uid, &node, &info);
     }
@@ -90,6 +96,7 @@ impl Cache {
     /// Forgets a pod (deleted, or its assumption failed).
     pub fn remove_pod(&mut self, uid: &str) {
         self.assumed.remove(uid);
+        self.forget_nomination(uid);
         if let Some((node, _)) = self.placed.remove(uid)
             && let Some(info) = self.nodes.get_mut(&node)
         {
@@ -115,6 +122,33 @@ impl Cache {
             self.remove_pod(uid);
         }
         stale.len()
+    }
+
+    /// Records that `pod` waits for room on `node` (preemption nominated it).
+    pub fn nominate(&mut self, pod: &PodInfo, node: &str) {
+        self.forget_nomination(&pod.uid);
+        self.nominations
+            .entry(node.to_owned())
+            .or_default()
+            .push((pod.uid.clone(), PodEntry::of(pod)));
+        self.nominated.insert(pod.uid.clone(), node.to_owned());
+    }
+
+    /// Drops a pod's nomination (bound, deleted, or nominated elsewhere).
+    pub fn forget_nomination(&mut self, uid: &str) {
+        if let Some(node) = self.nominated.remove(uid)
+            && let Some(list) = self.nominations.get_mut(&node)
+        {
+            list.retain(|(u, _)| u != uid);
+            if list.is_empty() {
+                self.nominations.remove(&node);
+            }
+        }
+    }
+
+    /// The pods nominated onto each node.
+    pub fn nominations(&self) -> &Nominations {
+        &self.nominations
     }
 
     /// Every node.

@@ -129,6 +129,15 @@ impl PodInfo {
         }
     }
 
+    /// The node an earlier preemption nominated for it (`status.nominatedNodeName`).
+    pub fn nominated_node(&self) -> Option<&str> {
+        self.pod
+            .status
+            .as_ref()
+            .and_then(|s| s.nominated_node_name.as_deref())
+            .filter(|n| !n.is_empty())
+    }
+
     /// The pod's tolerations.
     pub fn tolerations(&self) -> &[Toleration] {
         self.pod
@@ -176,6 +185,14 @@ pub struct PodEntry {
     pub labels: BTreeMap<String, String>,
     /// Its pod affinity and anti-affinity (existing pods' anti-affinity keeps others away).
     pub affinity: Option<k8s_openapi::api::core::v1::Affinity>,
+    /// Its name (preemption deletes victims by name).
+    pub name: String,
+    /// Its priority (preemption only removes lower ones).
+    pub priority: i32,
+    /// When it started (`status.startTime`, else its creation; RFC 3339, so ordered as text).
+    pub start_time: String,
+    /// Whether it is being deleted already.
+    pub terminating: bool,
 }
 
 impl PodEntry {
@@ -199,6 +216,18 @@ impl PodEntry {
             namespace: pod.pod.metadata.namespace.clone().unwrap_or_default(),
             labels: pod.pod.metadata.labels.clone().unwrap_or_default(),
             affinity: pod.pod.spec.as_ref().and_then(|s| s.affinity.clone()),
+            name: pod.pod.metadata.name.clone().unwrap_or_default(),
+            priority: pod.priority,
+            start_time: pod
+                .pod
+                .status
+                .as_ref()
+                .and_then(|s| s.start_time.as_ref())
+                .or(pod.pod.metadata.creation_timestamp.as_ref())
+                .and_then(|t| serde_json::to_value(t).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            terminating: pod.pod.metadata.deletion_timestamp.is_some(),
         }
     }
 }

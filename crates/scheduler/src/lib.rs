@@ -9,6 +9,7 @@ pub mod cache;
 pub mod framework;
 pub mod info;
 pub mod plugins;
+mod preempt;
 pub mod queue;
 
 use cache::Cache;
@@ -18,6 +19,7 @@ use info::PodInfo;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
+use plugins::default_preemption::{self, Budget};
 use queue::Queue;
 use serde_json::json;
 use std::future::Future;
@@ -50,6 +52,7 @@ struct Shared {
     queue: Queue,
     recorder: Recorder,
     plugins: Vec<plugins::Weighted>,
+    budgets: Mutex<std::collections::BTreeMap<String, Budget>>,
 }
 
 impl Shared {
@@ -58,6 +61,21 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    fn budgets(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Budget>> {
+        self.budgets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Now, as the API's timestamps.
+fn now() -> String {
+    gantry_api::time::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
 }
 
 fn is_terminal(pod: &Pod) -> bool {
@@ -80,14 +98,16 @@ pub async fn run(
         cache: Mutex::default(),
         queue: Queue::default(),
         plugins: plugins::default_plugins(),
+        budgets: Mutex::default(),
     });
     let nodes = tokio::spawn(watch_nodes(Arc::clone(&shared)));
     let pods = tokio::spawn(watch_pods(Arc::clone(&shared)));
     let ticks = tokio::spawn(tick(Arc::clone(&shared)));
+    let budgets = tokio::spawn(preempt::watch_budgets(Arc::clone(&shared)));
     let scheduling = tokio::spawn(schedule_loop(Arc::clone(&shared)));
     tracing::info!(name = %shared.config.name, "scheduler running");
     shutdown.await;
-    for task in [nodes, pods, ticks, scheduling] {
+    for task in [nodes, pods, ticks, budgets, scheduling] {
         task.abort();
     }
     Ok(())
@@ -161,9 +181,14 @@ fn on_pod(shared: &Shared, pod: Pod) {
         == shared.config.name;
     if !ours || pod.metadata.deletion_timestamp.is_some() || is_terminal(&pod) {
         shared.queue.remove(&uid);
+        shared.cache().forget_nomination(&uid);
         return;
     }
-    shared.queue.update(PodInfo::new(pod));
+    let info = PodInfo::new(pod);
+    if let Some(node) = info.nominated_node() {
+        shared.cache().nominate(&info, node);
+    }
+    shared.queue.update(info);
 }
 
 async fn tick(shared: Arc<Shared>) {
@@ -186,37 +211,65 @@ async fn schedule_loop(shared: Arc<Shared>) {
     let mut start = 0usize;
     loop {
         let pod = shared.queue.pop().await;
+        start = start.wrapping_add(1);
         let decision = {
             let cache = shared.cache();
             let nodes: Vec<&info::NodeInfo> = cache.nodes().collect();
-            start = start.wrapping_add(1);
             let first = if nodes.is_empty() {
                 0
             } else {
                 start % nodes.len()
             };
-            let decision = algorithm::schedule(
+            algorithm::schedule(
                 &shared.plugins,
                 &pod,
                 &nodes,
                 first,
                 shared.config.percentage_of_nodes_to_score,
-            );
-            drop(nodes);
-            drop(cache);
-            decision
+                cache.nominations(),
+            )
+            .map_err(|fit| {
+                if nodes.is_empty() {
+                    return (fit.message, Err(String::new()));
+                }
+                let budgets: Vec<Budget> = shared.budgets().values().cloned().collect();
+                let preemption = default_preemption::preempt(
+                    &shared.plugins,
+                    &pod,
+                    &nodes,
+                    &fit,
+                    &budgets,
+                    start,
+                );
+                (fit.message, preemption)
+            })
         };
         match decision {
             Ok(node) => {
                 shared.cache().assume(&pod, &node);
                 tokio::spawn(bind(Arc::clone(&shared), pod, node));
             }
-            Err(error) => {
+            Err((message, preemption)) => {
                 shared.queue.failed(pod.clone(), true);
+                let (message, nominate) = match preemption {
+                    Ok(candidate) => {
+                        shared.cache().nominate(&pod, &candidate.node);
+                        let node = candidate.node.clone();
+                        tokio::spawn(preempt::execute(
+                            Arc::clone(&shared),
+                            pod.clone(),
+                            candidate,
+                        ));
+                        (message, Some(node))
+                    }
+                    Err(why) if why.is_empty() => (message, None),
+                    Err(why) => (format!("{message} preemption: {why}"), None),
+                };
                 tokio::spawn(report_unschedulable(
                     Arc::clone(&shared),
                     pod,
-                    error.message,
+                    message,
+                    nominate,
                 ));
             }
         }
@@ -261,8 +314,14 @@ async fn bind(shared: Arc<Shared>, pod: PodInfo, node: String) {
 }
 
 /// Tells the user why the pod waits: the `PodScheduled=False` condition and a
-/// `FailedScheduling` event, both with the same message.
-async fn report_unschedulable(shared: Arc<Shared>, pod: PodInfo, message: String) {
+/// `FailedScheduling` event, both with the same message; and, after a preemption, the node
+/// nominated for it.
+async fn report_unschedulable(
+    shared: Arc<Shared>,
+    pod: PodInfo,
+    message: String,
+    nominate: Option<String>,
+) {
     let namespace = pod.pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.pod.metadata.name.clone().unwrap_or_default();
     shared
@@ -277,14 +336,14 @@ async fn report_unschedulable(shared: Arc<Shared>, pod: PodInfo, message: String
     let unchanged = existing.iter().any(|c| {
         c.type_ == "PodScheduled" && c.status == "False" && c.message.as_deref() == Some(&message)
     });
-    if unchanged {
+    if unchanged
+        && nominate
+            .as_deref()
+            .is_none_or(|n| pod.nominated_node() == Some(n))
+    {
         return;
     }
-    let now = gantry_api::time::rfc3339(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    );
+    let now = now();
     let mut conditions: Vec<serde_json::Value> = existing
         .iter()
         .filter(|c| c.type_ != "PodScheduled")
@@ -298,7 +357,10 @@ async fn report_unschedulable(shared: Arc<Shared>, pod: PodInfo, message: String
         "lastProbeTime": null,
         "lastTransitionTime": now,
     }));
-    let patch = json!({"status": {"conditions": conditions}});
+    let mut patch = json!({"status": {"conditions": conditions}});
+    if let Some(node) = nominate {
+        patch["status"]["nominatedNodeName"] = json!(node);
+    }
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), &namespace);
     if let Err(e) = api
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))

@@ -1,6 +1,7 @@
 //! The plugins, one file each, and the registry of upstream's default set with its weights.
 
 pub mod balanced_allocation;
+pub mod default_preemption;
 pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
