@@ -13,6 +13,28 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
+/// Now as `metav1.Time`: RFC 3339 in whole seconds.
+pub fn now_rfc3339() -> String {
+    rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+/// Now as `metav1.MicroTime`: RFC 3339 with six fractional digits (Leases, events.k8s.io).
+pub fn now_micro() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let whole = rfc3339(now.as_secs());
+    format!(
+        "{}.{:06}Z",
+        whole.trim_end_matches('Z'),
+        now.subsec_micros()
+    )
+}
+
 /// Parses what [`rfc3339`] writes (and fractional or offset-free variants of it) back to seconds.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let (date, time) = text.split_once('T')?;

@@ -19,8 +19,10 @@ fn the_scheduler_suite_prints_one_line_of_figures_per_workload() {
         format!("http://{address}").parse().unwrap(),
     ))
     .unwrap();
+    let mut config = gantry_scheduler::SchedulerConfig::default();
+    config.leader_election.leader_elect = false;
     runtime.spawn(gantry_scheduler::run(
-        gantry_scheduler::SchedulerConfig::default(),
+        config,
         client,
         std::future::pending(),
     ));

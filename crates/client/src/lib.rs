@@ -1,4 +1,5 @@
 //! What Gantry's components share on top of kube-rs: recording events as upstream's
-//! components do.
+//! components do, and leader election through a Lease.
 
 pub mod events;
+pub mod leader;

@@ -6,20 +6,39 @@ pub(crate) struct Args {
     /// The API server's URL (plain http until the security issue brings TLS and tokens).
     #[arg(long)]
     server: String,
-    /// The `schedulerName` served (upstream's default profile name by default).
+    /// A `KubeSchedulerConfiguration` file (profiles, plugins and their weights and
+    /// arguments, `percentageOfNodesToScore`, leader election).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// The `schedulerName` of the single profile when no file is given.
     #[arg(long, default_value = "default-scheduler")]
     scheduler_name: String,
-    /// Upstream's `percentageOfNodesToScore` (0 or absent: the adaptive default).
+    /// Upstream's `percentageOfNodesToScore` for every profile (0: the adaptive default).
     #[arg(long)]
     percentage_of_nodes_to_score: Option<u32>,
+    /// Take part in leader election through the `kube-system/kube-scheduler` Lease, so that
+    /// several schedulers run with one active (upstream's `--leader-elect`, on by default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
 }
 
 /// Runs the scheduler until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let client = kube::Client::try_from(kube::Config::new(args.server.parse()?))?;
-    let config = gantry_scheduler::SchedulerConfig {
-        name: args.scheduler_name,
-        percentage_of_nodes_to_score: args.percentage_of_nodes_to_score,
+    let mut config = match &args.config {
+        Some(path) => gantry_scheduler::SchedulerConfig::from_file(path)?,
+        None => {
+            let mut config = gantry_scheduler::SchedulerConfig::default();
+            config.profiles[0].name = args.scheduler_name.clone();
+            config
+        }
     };
+    if let Some(percentage) = args.percentage_of_nodes_to_score {
+        for profile in &mut config.profiles {
+            profile.percentage_of_nodes_to_score = Some(percentage).filter(|p| *p > 0);
+        }
+    }
+    // The flag wins over the file only when it turns election off.
+    config.leader_election.leader_elect &= args.leader_elect;
     gantry_scheduler::run(config, client, crate::server::shutdown_signal()).await
 }

@@ -42,6 +42,11 @@ pub(crate) struct Args {
     /// Run no scheduler on this server.
     #[arg(long)]
     disable_scheduler: bool,
+    /// A `KubeSchedulerConfiguration` file for the scheduler (profiles, plugins, leader
+    /// election). Without one: upstream's default profile, and no leader election, since one
+    /// server has no rival.
+    #[arg(long)]
+    scheduler_config: Option<std::path::PathBuf>,
 }
 
 /// What the process runs.
@@ -149,12 +154,15 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         let client = kube::Client::try_from(kube::Config::new(
             format!("http://{}", local_url_host(address)).parse()?,
         ))?;
-        gantry_scheduler::run(
-            gantry_scheduler::SchedulerConfig::default(),
-            client,
-            agent_finished(done_rx.clone()),
-        )
-        .await
+        let config = match &args.scheduler_config {
+            Some(path) => gantry_scheduler::SchedulerConfig::from_file(path)?,
+            None => {
+                let mut config = gantry_scheduler::SchedulerConfig::default();
+                config.leader_election.leader_elect = false;
+                config
+            }
+        };
+        gantry_scheduler::run(config, client, agent_finished(done_rx.clone())).await
     };
     let ((), (), result, scheduled) = tokio::join!(compaction, serve, agent, scheduler);
     if let Err(e) = scheduled {

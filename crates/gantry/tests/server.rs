@@ -70,27 +70,51 @@ fn a_malformed_compaction_interval_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid duration"));
 }
 
+fn server_url(server: &Server) -> String {
+    std::fs::read_to_string(&server.kubeconfig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_owned))
+        .unwrap()
+}
+
+fn start_scheduler(url: &str, args: &[&str], log: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["scheduler", "--server", url])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `get` until it returns something non-empty (or gives up after ~30 s).
+fn poll(get: impl Fn() -> String) -> String {
+    for _ in 0..300 {
+        let value = get();
+        if !value.is_empty() {
+            return value;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    String::new()
+}
+
+const NODE: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: solo}\n";
+const ALLOCATABLE: &str = r#"{"status":{"allocatable":{"cpu":"2","memory":"4Gi","pods":"10"}}}"#;
+
 /// `gantry scheduler` alone, against a control plane without one, binds a pod to a node.
 #[test]
 fn a_standalone_scheduler_binds_pods() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let url = std::fs::read_to_string(&server.kubeconfig)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_owned))
-        .unwrap();
-    let mut scheduler = Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["scheduler", "--server", &url])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let url = server_url(&server);
+    let mut scheduler = start_scheduler(&url, &["--leader-elect=false"], &dir.path().join("s.log"));
     let k = common::kubectl::Kubectl::new(33, &server.kubeconfig);
     let manifest = dir.path().join("objects.yaml");
     std::fs::write(
         &manifest,
-        "apiVersion: v1\nkind: Node\nmetadata: {name: solo}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: busybox:1.36}]\n",
+        format!("{NODE}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: c, image: busybox:1.36}}]\n"),
     )
     .unwrap();
     k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
@@ -101,18 +125,146 @@ fn a_standalone_scheduler_binds_pods() {
         "--subresource=status",
         "--type=merge",
         "-p",
-        r#"{"status":{"allocatable":{"cpu":"2","memory":"4Gi","pods":"10"}}}"#,
+        ALLOCATABLE,
     ]);
-    let mut node = String::new();
-    for _ in 0..100 {
-        node = k.ok(&["get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"]);
-        if !node.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let node = poll(|| k.ok(&["get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"]));
     let _ = scheduler.kill();
     let _ = scheduler.wait();
     assert_eq!(node, "solo");
+    server.stop();
+}
+
+/// Two schedulers with one configuration file: one leads (the Lease names it), each profile
+/// serves its `schedulerName` and leaves other pods alone, and when the leader dies the other
+/// takes over.
+#[test]
+fn schedulers_elect_one_leader_and_serve_their_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let url = server_url(&server);
+    let config = dir.path().join("scheduler.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nleaderElection: {leaderElect: true, leaseDuration: 3s, renewDeadline: 2s, retryPeriod: 500ms}\nprofiles:\n- schedulerName: default-scheduler\n- schedulerName: packer\n  pluginConfig:\n  - {name: NodeResourcesFit, args: {scoringStrategy: {type: MostAllocated}}}\n",
+    )
+    .unwrap();
+    let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
+    let mut schedulers: Vec<std::process::Child> = logs
+        .iter()
+        .map(|log| start_scheduler(&url, &["--config", config.to_str().unwrap()], log))
+        .collect();
+    let k = common::kubectl::Kubectl::new(33, &server.kubeconfig);
+    let holder = poll(|| {
+        let out = k.run(&[
+            "get",
+            "lease",
+            "-n",
+            "kube-system",
+            "kube-scheduler",
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ]);
+        if out.status.success() {
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert!(!holder.is_empty(), "nobody took the lease");
+    let leader = poll(|| {
+        logs.iter()
+            .position(|l| {
+                std::fs::read_to_string(l)
+                    .unwrap_or_default()
+                    .contains("became leader")
+            })
+            .map(|i| i.to_string())
+            .unwrap_or_default()
+    });
+    let leader: usize = leader.parse().expect("a scheduler says it leads");
+    let leader_log = std::fs::read_to_string(&logs[leader]).unwrap();
+    assert!(leader_log.contains(&holder), "{holder} not in {leader_log}");
+
+    let pod = |name: &str, scheduler: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  schedulerName: {scheduler}\n  containers: [{{name: c, image: busybox:1.36}}]\n"
+        )
+    };
+    let manifest = dir.path().join("objects.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "{NODE}{}{}{}",
+            pod("plain", "default-scheduler"),
+            pod("packed", "packer"),
+            pod("foreign", "someone-else")
+        ),
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    k.ok(&[
+        "patch",
+        "node",
+        "solo",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        ALLOCATABLE,
+    ]);
+    for name in ["plain", "packed"] {
+        let node = poll(|| k.ok(&["get", "pod", name, "-o", "jsonpath={.spec.nodeName}"]));
+        assert_eq!(node, "solo", "{name} was not scheduled");
+    }
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=packed",
+        "-o",
+        "jsonpath={.items[*].source.component}",
+    ]);
+    assert!(
+        events.contains("packer"),
+        "events of the packer profile: {events}"
+    );
+    assert_eq!(
+        k.ok(&["get", "pod", "foreign", "-o", "jsonpath={.spec.nodeName}"]),
+        "",
+        "a pod for another scheduler must be left alone"
+    );
+
+    // The leader dies without handing the lease back: the other takes over once it expires.
+    let _ = schedulers[leader].kill();
+    let _ = schedulers[leader].wait();
+    std::fs::write(&manifest, pod("later", "default-scheduler")).unwrap();
+    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    let node = poll(|| k.ok(&["get", "pod", "later", "-o", "jsonpath={.spec.nodeName}"]));
+    assert_eq!(node, "solo", "the surviving scheduler never took over");
+    let successor = k.ok(&[
+        "get",
+        "lease",
+        "-n",
+        "kube-system",
+        "kube-scheduler",
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+    ]);
+    assert_ne!(successor, holder);
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "lease",
+            "-n",
+            "kube-system",
+            "kube-scheduler",
+            "-o",
+            "jsonpath={.spec.leaseTransitions}"
+        ]),
+        "1"
+    );
+    for mut s in schedulers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
     server.stop();
 }

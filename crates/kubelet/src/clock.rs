@@ -16,15 +16,7 @@ pub fn now_rfc3339() -> String {
 
 /// `metav1.MicroTime`: RFC 3339 with six fractional digits (Leases, events.k8s.io).
 pub fn now_micro() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let whole = gantry_api::time::rfc3339(now.as_secs());
-    format!(
-        "{}.{:06}Z",
-        whole.trim_end_matches('Z'),
-        now.subsec_micros()
-    )
+    gantry_api::time::now_micro()
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub fn prepare(
     pod: &PodInfo,
     nodes: &[&NodeInfo],
 ) -> Result<Vec<State>, FitError> {
-    for weighted in plugins {
+    for weighted in plugins.iter().filter(|w| w.filter) {
         let status = weighted.plugin.pre_filter(pod);
         if !status.is_success() {
             let reasons = status.reasons().into_iter().map(|r| (r, nodes.len()));
@@ -71,6 +71,7 @@ pub fn filter(plugins: &[Weighted], states: &[State], pod: &PodInfo, node: &Node
     plugins
         .iter()
         .zip(states)
+        .filter(|(w, _)| w.filter)
         .map(|(w, state)| w.plugin.filter_with(state, pod, node))
         .find(|s| !s.is_success())
         .unwrap_or(Status::Success)

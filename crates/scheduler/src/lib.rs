@@ -6,6 +6,7 @@
 
 pub mod algorithm;
 pub mod cache;
+pub mod config;
 pub mod framework;
 pub mod info;
 pub mod plugins;
@@ -13,6 +14,8 @@ mod preempt;
 pub mod queue;
 
 use cache::Cache;
+use config::Profile;
+pub use config::SchedulerConfig;
 use futures::StreamExt;
 use gantry_client::events::Recorder;
 use info::PodInfo;
@@ -26,36 +29,27 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The scheduler's configuration.
-#[derive(Debug, Clone)]
-pub struct SchedulerConfig {
-    /// The `schedulerName` this scheduler serves (upstream's default profile:
-    /// `default-scheduler`).
-    pub name: String,
-    /// `percentageOfNodesToScore`; `None` is upstream's adaptive default.
-    pub percentage_of_nodes_to_score: Option<u32>,
-}
-
-impl Default for SchedulerConfig {
-    fn default() -> Self {
-        Self {
-            name: "default-scheduler".to_owned(),
-            percentage_of_nodes_to_score: None,
-        }
-    }
-}
-
 struct Shared {
-    config: SchedulerConfig,
+    /// The profiles, each with the recorder its events carry its name with.
+    profiles: Vec<(Profile, Recorder)>,
     client: kube::Client,
     cache: Mutex<Cache>,
     queue: Queue,
-    recorder: Recorder,
-    plugins: Vec<plugins::Weighted>,
     budgets: Mutex<std::collections::BTreeMap<String, Budget>>,
 }
 
 impl Shared {
+    /// The profile (and its recorder) serving `scheduler_name`.
+    fn profile(&self, scheduler_name: &str) -> Option<&(Profile, Recorder)> {
+        self.profiles.iter().find(|(p, _)| p.name == scheduler_name)
+    }
+
+    /// The profile of a pod in the queue (which only holds pods of ours).
+    fn profile_of(&self, pod: &PodInfo) -> &(Profile, Recorder) {
+        self.profile(scheduler_name(&pod.pod))
+            .unwrap_or(&self.profiles[0])
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache
             .lock()
@@ -78,6 +72,13 @@ fn now() -> String {
     )
 }
 
+fn scheduler_name(pod: &Pod) -> &str {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.scheduler_name.as_deref())
+        .unwrap_or("default-scheduler")
+}
+
 fn is_terminal(pod: &Pod) -> bool {
     pod.status
         .as_ref()
@@ -85,32 +86,77 @@ fn is_terminal(pod: &Pod) -> bool {
         .is_some_and(|p| p == "Succeeded" || p == "Failed")
 }
 
-/// Runs the scheduler until `shutdown` completes.
+/// Runs the scheduler until `shutdown` completes. With leader election on, it first waits to
+/// lead, and returns an error if it stops leading (as upstream exits then, to start afresh).
 pub async fn run(
     config: SchedulerConfig,
     client: kube::Client,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    anyhow::ensure!(!config.profiles.is_empty(), "no scheduler profiles");
+    let election = &config.leader_election;
+    let mut elector = election.leader_elect.then(|| {
+        gantry_client::leader::Elector::new(
+            client.clone(),
+            &election.resource_namespace,
+            &election.resource_name,
+            &gantry_client::leader::default_identity(),
+            gantry_client::leader::Timing {
+                lease_duration: election.lease_duration,
+                renew_deadline: election.renew_deadline,
+                retry_period: election.retry_period,
+            },
+        )
+    });
+    futures::pin_mut!(shutdown);
+    if let Some(elector) = elector.as_mut() {
+        tracing::info!(identity = elector.identity(), "waiting to lead");
+        tokio::select! {
+            () = elector.acquire() => {}
+            () = &mut shutdown => return Ok(()),
+        }
+    }
+    let host = elector
+        .as_ref()
+        .map(|e| e.identity().to_owned())
+        .unwrap_or_default();
     let shared = Arc::new(Shared {
-        recorder: Recorder::new(client.clone(), &config.name, ""),
-        config,
+        profiles: config
+            .profiles
+            .iter()
+            .map(|p| (p.clone(), Recorder::new(client.clone(), &p.name, &host)))
+            .collect(),
         client,
         cache: Mutex::default(),
         queue: Queue::default(),
-        plugins: plugins::default_plugins(),
         budgets: Mutex::default(),
     });
-    let nodes = tokio::spawn(watch_nodes(Arc::clone(&shared)));
-    let pods = tokio::spawn(watch_pods(Arc::clone(&shared)));
-    let ticks = tokio::spawn(tick(Arc::clone(&shared)));
-    let budgets = tokio::spawn(preempt::watch_budgets(Arc::clone(&shared)));
-    let scheduling = tokio::spawn(schedule_loop(Arc::clone(&shared)));
-    tracing::info!(name = %shared.config.name, "scheduler running");
-    shutdown.await;
-    for task in [nodes, pods, ticks, budgets, scheduling] {
+    let tasks = [
+        tokio::spawn(watch_nodes(Arc::clone(&shared))),
+        tokio::spawn(watch_pods(Arc::clone(&shared))),
+        tokio::spawn(tick(Arc::clone(&shared))),
+        tokio::spawn(preempt::watch_budgets(Arc::clone(&shared))),
+        tokio::spawn(schedule_loop(Arc::clone(&shared))),
+    ];
+    let names: Vec<&str> = config.profiles.iter().map(|p| p.name.as_str()).collect();
+    tracing::info!(profiles = ?names, "scheduler running");
+    let lost = async {
+        match elector.as_mut() {
+            Some(elector) => elector.keep().await,
+            None => std::future::pending().await,
+        }
+    };
+    let result = tokio::select! {
+        () = &mut shutdown => Ok(()),
+        () = lost => Err(anyhow::anyhow!("leader election lost")),
+    };
+    for task in tasks {
         task.abort();
     }
-    Ok(())
+    if let Some(elector) = elector.as_mut() {
+        elector.release().await;
+    }
+    result
 }
 
 async fn watch_nodes(shared: Arc<Shared>) {
@@ -175,10 +221,7 @@ fn on_pod(shared: &Shared, pod: Pod) {
         }
         return;
     }
-    let ours = spec
-        .and_then(|s| s.scheduler_name.as_deref())
-        .unwrap_or("default-scheduler")
-        == shared.config.name;
+    let ours = shared.profile(scheduler_name(&pod)).is_some();
     if !ours || pod.metadata.deletion_timestamp.is_some() || is_terminal(&pod) {
         shared.queue.remove(&uid);
         shared.cache().forget_nomination(&uid);
@@ -212,6 +255,7 @@ async fn schedule_loop(shared: Arc<Shared>) {
     loop {
         let pod = shared.queue.pop().await;
         start = start.wrapping_add(1);
+        let (profile, _) = shared.profile_of(&pod);
         let decision = {
             let cache = shared.cache();
             let nodes: Vec<&info::NodeInfo> = cache.nodes().collect();
@@ -221,25 +265,25 @@ async fn schedule_loop(shared: Arc<Shared>) {
                 start % nodes.len()
             };
             algorithm::schedule(
-                &shared.plugins,
+                &profile.plugins,
                 &pod,
                 &nodes,
                 first,
-                shared.config.percentage_of_nodes_to_score,
+                profile.percentage_of_nodes_to_score,
                 cache.nominations(),
             )
             .map_err(|fit| {
-                if nodes.is_empty() {
+                let Some(args) = profile.preemption.filter(|_| !nodes.is_empty()) else {
                     return (fit.message, Err(String::new()));
-                }
+                };
                 let budgets: Vec<Budget> = shared.budgets().values().cloned().collect();
                 let preemption = default_preemption::preempt(
-                    &shared.plugins,
+                    &profile.plugins,
                     &pod,
                     &nodes,
                     &fit,
                     &budgets,
-                    start,
+                    (start, args),
                 );
                 (fit.message, preemption)
             })
@@ -293,7 +337,7 @@ async fn bind(shared: Arc<Shared>, pod: PodInfo, node: String) {
     match result {
         Ok(_) => {
             shared.queue.done(&pod.uid);
-            shared.recorder.normal(
+            shared.profile_of(&pod).1.normal(
                 &pod.pod,
                 None,
                 "Scheduled",
@@ -325,7 +369,8 @@ async fn report_unschedulable(
     let namespace = pod.pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.pod.metadata.name.clone().unwrap_or_default();
     shared
-        .recorder
+        .profile_of(&pod)
+        .1
         .warning(&pod.pod, None, "FailedScheduling", message.clone());
     let existing = pod
         .pod

@@ -17,9 +17,10 @@ use std::sync::Arc;
 
 /// Removes the victims of `candidate` for `preemptor`.
 pub(crate) async fn execute(shared: Arc<Shared>, preemptor: PodInfo, candidate: Candidate) {
+    let (profile, recorder) = shared.profile_of(&preemptor);
     let message = format!(
         "{}: preempting to accommodate a higher priority pod",
-        shared.config.name
+        profile.name
     );
     for victim in &candidate.victims {
         let api: Api<Pod> = Api::namespaced(shared.client.clone(), &victim.namespace);
@@ -54,7 +55,7 @@ pub(crate) async fn execute(shared: Arc<Shared>, preemptor: PodInfo, candidate: 
                 pod.metadata.name = Some(victim.name.clone());
                 pod.metadata.namespace = Some(victim.namespace.clone());
                 pod.metadata.uid = Some(victim.uid.clone());
-                shared.recorder.normal(
+                recorder.normal(
                     &pod,
                     None,
                     "Preempted",

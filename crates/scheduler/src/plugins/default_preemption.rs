@@ -6,11 +6,12 @@
 //! if the pod still does not fit, the node is no candidate. Otherwise give the pods back, most
 //! important first — those whose PodDisruptionBudget would be violated before the others —
 //! keeping each one that still leaves room; the rest are the victims. Among the candidates
-//! (at least 10% of the nodes or 100, from a random offset) the best has the fewest budget
+//! (by default at least 10% of the nodes or 100, from a random offset) the best has the fewest budget
 //! violations, then the lowest-priority most important victim, then the smallest sum of
 //! priorities, then the fewest victims, then the most recently started most important victims.
 
 use crate::algorithm::{self, FitError, count_message};
+use crate::config::PreemptionArgs;
 use crate::framework::{State, Status};
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use crate::plugins::Weighted;
@@ -235,7 +236,7 @@ pub fn preempt(
     nodes: &[&NodeInfo],
     fit: &FitError,
     budgets: &[Budget],
-    offset: usize,
+    (offset, args): (usize, PreemptionArgs),
 ) -> Result<Candidate, String> {
     if let Some(reason) = ineligible(pod, nodes) {
         return Err(reason.to_owned());
@@ -252,7 +253,9 @@ pub fn preempt(
         .enumerate()
         .map(|(i, n)| (n.name.as_str(), i))
         .collect();
-    let wanted = (total / 10).max(100).min(fit.resolvable.len());
+    let wanted = (total * args.min_candidate_nodes_percentage / 100)
+        .max(args.min_candidate_nodes_absolute)
+        .clamp(1, fit.resolvable.len().max(1));
     let mut candidates = Vec::new();
     let count = fit.resolvable.len();
     for i in 0..count {

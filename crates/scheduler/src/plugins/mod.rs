@@ -19,14 +19,20 @@ use std::sync::Arc;
 pub struct Weighted {
     /// The plugin.
     pub plugin: Arc<dyn Plugin>,
-    /// Its score weight (upstream's defaults).
+    /// Its score weight (upstream's defaults); 0 when it does not score.
     pub weight: i64,
+    /// Whether it filters (and pre-filters).
+    pub filter: bool,
 }
 
 /// Upstream's default plugins (those built so far), in upstream's order, with their default
 /// score weights.
 pub fn default_plugins() -> Vec<Weighted> {
-    let plugin = |plugin: Arc<dyn Plugin>, weight| Weighted { plugin, weight };
+    let plugin = |plugin: Arc<dyn Plugin>, weight| Weighted {
+        plugin,
+        weight,
+        filter: true,
+    };
     vec![
         plugin(Arc::new(node_unschedulable::NodeUnschedulable), 0),
         plugin(Arc::new(node_name::NodeName), 0),

@@ -59,7 +59,14 @@ fn run(pod: &PodInfo, nodes: &[NodeInfo], budgets: &[Budget]) -> Result<Candidat
     let plugins = default_plugins();
     let fit = schedule(&plugins, pod, &refs, 0, None, &Nominations::default())
         .expect_err("the pod should not fit anywhere as is");
-    preempt(&plugins, pod, &refs, &fit, budgets, 0)
+    preempt(
+        &plugins,
+        pod,
+        &refs,
+        &fit,
+        budgets,
+        (0, PreemptionArgs::default()),
+    )
 }
 
 const T1: &str = "2026-01-01T00:00:00Z";
