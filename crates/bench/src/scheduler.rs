@@ -34,7 +34,10 @@ pub(crate) struct Args {
     /// Pods scheduled before the measurement.
     #[arg(long, default_value_t = 1000)]
     init_pods: usize,
-    /// `basic` (requests only) or `affinity` (required node affinity to half the zones).
+    /// `basic` (requests only), `affinity` (required node affinity to half the zones),
+    /// `anti-affinity` (required hostname anti-affinity within groups of pods), `spread`
+    /// (zone topology spread, max skew 1) or `preemption` (every node full of low-priority
+    /// pods; each measured pod preempts one; `--init-pods` is then the node count).
     #[arg(long, default_value = "basic")]
     workload: String,
     /// Concurrent clients creating objects.
@@ -83,17 +86,53 @@ async fn parallel(
     Ok(sent)
 }
 
-fn pod(namespace: &str, name: &str, workload: &str) -> Value {
+/// The workloads, after upstream's scheduler_perf cases.
+const WORKLOADS: &[&str] = &["basic", "affinity", "anti-affinity", "spread", "preemption"];
+
+/// Pods that must not share a node with another of their group (hostname anti-affinity); the
+/// groups keep every group smaller than the cluster.
+const ANTI_AFFINITY_GROUPS: usize = 100;
+
+/// A pod of `workload`; `init` marks the first, unmeasured batch.
+fn pod(namespace: &str, name: &str, workload: &str, index: usize, init: bool) -> Value {
     let mut pod = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {"containers": [{"name": "c", "image": "registry.invalid/pause:3.10",
             "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]},
     });
-    if workload == "affinity" {
-        pod["spec"]["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In",
-                "values": ["zone-0", "zone-1", "zone-2", "zone-3", "zone-4"]}]}]}}});
+    match workload {
+        "affinity" => {
+            pod["spec"]["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": "topology.kubernetes.io/zone", "operator": "In",
+                    "values": ["zone-0", "zone-1", "zone-2", "zone-3", "zone-4"]}]}]}}});
+        }
+        "anti-affinity" => {
+            let group = format!("g{}", index % ANTI_AFFINITY_GROUPS);
+            pod["metadata"]["labels"] = json!({"group": group});
+            pod["spec"]["affinity"] = json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+                "labelSelector": {"matchLabels": {"group": group}},
+                "topologyKey": "kubernetes.io/hostname"}]}});
+        }
+        "spread" => {
+            let app = format!("app-{}", index % 10);
+            pod["metadata"]["labels"] = json!({"app": app});
+            pod["spec"]["topologySpreadConstraints"] = json!([{
+                "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": app}}}]);
+        }
+        "preemption" => {
+            // Every node holds one low-priority pod; each measured pod must evict one.
+            let (class, cpu) = if init {
+                ("bench-low", "3500m")
+            } else {
+                ("bench-high", "3")
+            };
+            pod["spec"]["priorityClassName"] = json!(class);
+            pod["spec"]["terminationGracePeriodSeconds"] = json!(0);
+            pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] = json!(cpu);
+        }
+        _ => {}
     }
     pod
 }
@@ -138,8 +177,24 @@ async fn bindings(
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    if !["basic", "affinity"].contains(&args.workload.as_str()) {
-        bail!("unknown workload {:?}: basic or affinity", args.workload);
+    if !WORKLOADS.contains(&args.workload.as_str()) {
+        bail!(
+            "unknown workload {:?}: one of {}",
+            args.workload,
+            WORKLOADS.join(", ")
+        );
+    }
+    let preemption = args.workload == "preemption";
+    let init_pods = if preemption {
+        args.nodes
+    } else {
+        args.init_pods
+    };
+    if preemption && args.pods > args.nodes {
+        bail!(
+            "preemption: at most one measured pod per node ({} nodes)",
+            args.nodes
+        );
     }
     let target = Target::resolve(args.server.as_deref(), args.kubeconfig.as_deref())?;
     eprintln!(
@@ -171,6 +226,21 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         })
         .await?;
     }
+    let classes = [("bench-low", 1), ("bench-high", 1000)]
+        .map(|(name, value)| (format!("{name}-{run}"), name, value));
+    if preemption {
+        for (name, _, value) in &classes {
+            api.expect(
+                Method::POST,
+                "/apis/scheduling.k8s.io/v1/priorityclasses",
+                Some(
+                    &json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                    "metadata": {"name": name}, "value": value}),
+                ),
+            )
+            .await?;
+        }
+    }
     let namespace = format!("sched-{run}");
     api.expect(
         Method::POST,
@@ -183,18 +253,28 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let watch = tokio::spawn(bindings(
         api.clone(),
         namespace.clone(),
-        args.init_pods + args.pods,
+        init_pods + args.pods,
     ));
+    let class_names: Vec<(String, String)> = classes
+        .iter()
+        .map(|(name, short, _)| ((*short).to_owned(), name.clone()))
+        .collect();
+    let with_class = move |mut pod: Value| {
+        if let Some(short) = pod["spec"]["priorityClassName"].as_str().map(str::to_owned)
+            && let Some((_, name)) = class_names.iter().find(|(s, _)| *s == short)
+        {
+            pod["spec"]["priorityClassName"] = json!(name);
+        }
+        pod
+    };
     let path = format!("/api/v1/namespaces/{namespace}/pods");
     let (ns, workload) = (namespace.clone(), args.workload.clone());
     {
         let (path, ns, workload) = (path.clone(), ns.clone(), workload.clone());
-        parallel(&api, args.clients, args.init_pods, move |i| {
-            (
-                Method::POST,
-                path.clone(),
-                Some(pod(&ns, &format!("init-{i}"), &workload)),
-            )
+        let with_class = with_class.clone();
+        parallel(&api, args.clients, init_pods, move |i| {
+            let pod = pod(&ns, &format!("init-{i}"), &workload, i, true);
+            (Method::POST, path.clone(), Some(with_class(pod)))
         })
         .await?;
     }
@@ -202,11 +282,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let sent = {
         let (path, ns, workload) = (path.clone(), ns.clone(), workload.clone());
         parallel(&api, args.clients, args.pods, move |i| {
-            (
-                Method::POST,
-                path.clone(),
-                Some(pod(&ns, &format!("p-{i}"), &workload)),
-            )
+            let pod = pod(&ns, &format!("p-{i}"), &workload, i, false);
+            (Method::POST, path.clone(), Some(with_class(pod)))
         })
         .await?
     };
@@ -248,6 +325,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         (Method::DELETE, format!("/api/v1/nodes/{prefix}-{i}"), None)
     })
     .await?;
+    if preemption {
+        for (name, _, _) in &classes {
+            api.expect(
+                Method::DELETE,
+                &format!("/apis/scheduling.k8s.io/v1/priorityclasses/{name}"),
+                None,
+            )
+            .await?;
+        }
+    }
 
     println!(
         "scheduler workload={} nodes={} pods={} pods_per_s={pods_per_s:.0} p99_ms={p99:.1}",

@@ -27,14 +27,16 @@ fn the_scheduler_suite_prints_one_line_of_figures_per_workload() {
         std::future::pending(),
     ));
 
-    for workload in ["basic", "affinity"] {
+    for workload in ["basic", "affinity", "anti-affinity", "spread", "preemption"] {
+        // Preemption evicts one pod per node for each measured pod: no more than the nodes.
+        let pods = if workload == "preemption" { "20" } else { "60" };
         let out = Command::new(env!("CARGO_BIN_EXE_gantry-bench"))
             .args(["scheduler", "--server", &format!("http://{address}")])
             .args([
                 "--nodes",
                 "20",
                 "--pods",
-                "60",
+                pods,
                 "--init-pods",
                 "10",
                 "--clients",
