@@ -4,6 +4,11 @@
 //!
 //! As upstream's event correlator, a repeat of an event (same object, container, type, reason
 //! and message) does not make a new Event: the first one's `count` and `lastTimestamp` move.
+//!
+//! As upstream's broadcaster, writes go through a queue of at most 1,000 events to one writer
+//! that sends them one at a time, and an event that finds the queue full is dropped: a burst
+//! of events (a scheduler binding thousands of pods) must not compete with the work it
+//! reports on for the API server.
 
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -17,6 +22,16 @@ const REMEMBERED: usize = 4096;
 /// An event already written: its name and how many times it happened.
 type Seen = HashMap<String, (String, i32)>;
 
+/// How many events wait for the writer before new ones are dropped (upstream's
+/// `maxQueuedEvents`).
+const QUEUED: usize = 1000;
+
+/// One write for the writer.
+enum Write {
+    Create(Api<Event>, serde_json::Value),
+    Patch(Api<Event>, String, serde_json::Value),
+}
+
 /// Writes events for one node.
 #[derive(Clone)]
 pub struct Recorder {
@@ -24,6 +39,36 @@ pub struct Recorder {
     component: String,
     host: String,
     seen: Arc<Mutex<Seen>>,
+    /// `None` outside a runtime (nothing could write then).
+    queue: Option<tokio::sync::mpsc::Sender<Write>>,
+}
+
+/// Sends the queued writes one at a time.
+async fn writer(mut queue: tokio::sync::mpsc::Receiver<Write>) {
+    while let Some(write) = queue.recv().await {
+        match write {
+            Write::Create(api, event) => {
+                let event: Event = match serde_json::from_value(event) {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not build an event");
+                        continue;
+                    }
+                };
+                if let Err(e) = api.create(&PostParams::default(), &event).await {
+                    tracing::debug!(error = %e, "could not record an event");
+                }
+            }
+            Write::Patch(api, name, patch) => {
+                if let Err(e) = api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    tracing::debug!(error = %e, "could not update an event");
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Recorder {
@@ -39,11 +84,26 @@ impl Recorder {
     /// A recorder for `component` (`kubelet`, `default-scheduler`) running on `host` (the
     /// node's name for a kubelet; empty where upstream leaves it so).
     pub fn new(client: kube::Client, component: &str, host: &str) -> Self {
+        let queue = tokio::runtime::Handle::try_current().ok().map(|runtime| {
+            let (sender, receiver) = tokio::sync::mpsc::channel(QUEUED);
+            runtime.spawn(writer(receiver));
+            sender
+        });
         Self {
             client,
             component: component.to_owned(),
             host: host.to_owned(),
             seen: Arc::default(),
+            queue,
+        }
+    }
+
+    fn enqueue(&self, write: Write) {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        if queue.try_send(write).is_err() {
+            tracing::debug!(component = %self.component, "event queue full; event dropped");
         }
     }
 
@@ -126,28 +186,10 @@ impl Recorder {
             None
         });
         if let Some((name, count)) = repeat {
-            tokio::spawn(async move {
-                let patch = json!({"count": count, "lastTimestamp": now});
-                if let Err(e) = api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                {
-                    tracing::debug!(error = %e, "could not update an event");
-                }
-            });
+            let patch = json!({"count": count, "lastTimestamp": now});
+            self.enqueue(Write::Patch(api, name, patch));
             return;
         }
-        tokio::spawn(async move {
-            let event: Event = match serde_json::from_value(event) {
-                Ok(event) => event,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not build an event");
-                    return;
-                }
-            };
-            if let Err(e) = api.create(&PostParams::default(), &event).await {
-                tracing::debug!(error = %e, "could not record an event");
-            }
-        });
+        self.enqueue(Write::Create(api, event));
     }
 }

@@ -27,6 +27,12 @@ enum Command {
     Scheduler(scheduler::Args),
 }
 
+// mimalloc instead of glibc's malloc: the API server allocates from every core at once, and
+// glibc's arenas contend on it (a quarter of the server's cycles went to malloc and free, and
+// their locks, under the scheduler benchmark).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     // Logs go to stderr, as upstream components log; stdout carries only what scripts read.
     tracing_subscriber::fmt()

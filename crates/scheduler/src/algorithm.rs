@@ -86,6 +86,9 @@ fn filter_nominated(
     node: &NodeInfo,
     nominations: &Nominations,
 ) -> Status {
+    if nominations.is_empty() {
+        return filter(plugins, states, pod, node);
+    }
     let ahead: Vec<&(String, PodEntry)> = nominations
         .get(&node.name)
         .into_iter()

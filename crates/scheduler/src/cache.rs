@@ -6,16 +6,46 @@
 use crate::algorithm::Nominations;
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// How long an assumed pod waits for its binding to show in the watch.
 pub const ASSUME_TTL: Duration = Duration::from_secs(30);
 
+/// Nodes in a vector (each decision walks them all: a slice is cheaper to walk than a map),
+/// indexed by name.
+#[derive(Debug, Default)]
+struct Nodes {
+    list: Vec<NodeInfo>,
+    index: HashMap<String, usize>,
+}
+
+impl Nodes {
+    fn get_mut(&mut self, name: &str) -> Option<&mut NodeInfo> {
+        let at = *self.index.get(name)?;
+        self.list.get_mut(at)
+    }
+
+    fn insert(&mut self, name: String, info: NodeInfo) {
+        self.index.insert(name, self.list.len());
+        self.list.push(info);
+    }
+
+    fn remove(&mut self, name: &str) {
+        let Some(at) = self.index.remove(name) else {
+            return;
+        };
+        self.list.swap_remove(at);
+        if let Some(moved) = self.list.get(at) {
+            self.index.insert(moved.name.clone(), at);
+        }
+    }
+}
+
 /// Nodes and their pods.
 #[derive(Debug, Default)]
 pub struct Cache {
-    nodes: BTreeMap<String, NodeInfo>,
+    nodes: Nodes,
     /// Pod UID → the node it counts on, and what it takes there (kept for pods whose node
     /// the cache has not seen yet).
     placed: HashMap<String, (String, PodEntry)>,
@@ -60,14 +90,14 @@ impl Cache {
 
     /// Records a pod the watch shows: counted on its node when assigned and still running,
     /// forgotten otherwise.
-    pub fn set_pod(&mut self, pod: &Pod) {
+    pub fn set_pod(&mut self, pod: Pod) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let node = pod
             .spec
             .as_ref()
             .and_then(|s| s.node_name.clone())
             .unwrap_or_default();
-        if node.is_empty() || is_terminal(pod) {
+        if node.is_empty() || is_terminal(&pod) {
             if !self.assumed.contains_key(&uid) {
                 self.remove_pod(&uid);
             }
@@ -75,7 +105,7 @@ impl Cache {
         }
         self.assumed.remove(&uid);
         self.forget_nomination(&uid);
-        let info = PodInfo::new(pod.clone());
+        let info = PodInfo::new(pod);
         self.place(&uid, &node, &info);
     }
 
@@ -153,11 +183,11 @@ impl Cache {
 
     /// Every node.
     pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
-        self.nodes.values()
+        self.nodes.list.iter()
     }
 
     /// How many nodes.
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.nodes.list.len()
     }
 }

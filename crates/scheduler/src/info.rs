@@ -80,7 +80,8 @@ pub struct PodInfo {
 impl PodInfo {
     /// Computes the view of `pod`.
     pub fn new(pod: Pod) -> Self {
-        let spec = pod.spec.clone().unwrap_or_default();
+        let none = k8s_openapi::api::core::v1::PodSpec::default();
+        let spec = pod.spec.as_ref().unwrap_or(&none);
         let mut requests = Resources::default();
         for container in &spec.containers {
             if let Some(list) = container

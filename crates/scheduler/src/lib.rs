@@ -215,7 +215,7 @@ fn on_pod(shared: &Shared, pod: Pod) {
     if assigned {
         shared.queue.remove(&uid);
         let terminal = is_terminal(&pod);
-        shared.cache().set_pod(&pod);
+        shared.cache().set_pod(pod);
         if terminal {
             shared.queue.move_all();
         }
