@@ -142,6 +142,7 @@ async fn bindings(
     api: Api,
     namespace: String,
     count: usize,
+    seen: Arc<AtomicUsize>,
 ) -> anyhow::Result<HashMap<String, Instant>> {
     let mut body = api
         .stream(&format!("/api/v1/namespaces/{namespace}/pods?watch=true"))
@@ -170,6 +171,7 @@ async fn bindings(
                     .unwrap_or_default()
                     .to_owned();
                 bound.entry(name).or_insert_with(Instant::now);
+                seen.store(bound.len(), Ordering::Relaxed);
             }
         }
     }
@@ -250,10 +252,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
 
     // The first batch: scheduled, not measured.
+    let seen = Arc::new(AtomicUsize::new(0));
     let watch = tokio::spawn(bindings(
         api.clone(),
         namespace.clone(),
         init_pods + args.pods,
+        Arc::clone(&seen),
     ));
     let class_names: Vec<(String, String)> = classes
         .iter()
@@ -277,6 +281,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             (Method::POST, path.clone(), Some(with_class(pod)))
         })
         .await?;
+    }
+    // The cluster is filled before the measurement starts, as upstream's scheduler_perf waits
+    // for its initial pods (measured pods of higher priority would otherwise overtake them).
+    let waiting = Instant::now();
+    while seen.load(Ordering::Relaxed) < init_pods {
+        if watch.is_finished() || waiting.elapsed() > Duration::from_secs(300) {
+            bail!(
+                "only {} of {init_pods} initial pods were scheduled",
+                seen.load(Ordering::Relaxed)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let measured_start = Instant::now();
     let sent = {

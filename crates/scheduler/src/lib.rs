@@ -136,8 +136,16 @@ pub async fn run(
         tokio::spawn(watch_pods(Arc::clone(&shared))),
         tokio::spawn(tick(Arc::clone(&shared))),
         tokio::spawn(preempt::watch_budgets(Arc::clone(&shared))),
-        tokio::spawn(schedule_loop(Arc::clone(&shared))),
     ];
+    // Decisions are CPU work that holds the cache: they run on a thread of their own (upstream's
+    // one scheduling goroutine), so that the runtime's workers stay free for watches, bindings
+    // and, in `gantry server`, the API server itself.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let runtime = tokio::runtime::Handle::current();
+    let looping = Arc::clone(&shared);
+    std::thread::Builder::new()
+        .name("scheduling".to_owned())
+        .spawn(move || runtime.block_on(schedule_loop(looping, stopped)))?;
     let names: Vec<&str> = config.profiles.iter().map(|p| p.name.as_str()).collect();
     tracing::info!(profiles = ?names, "scheduler running");
     let lost = async {
@@ -150,6 +158,7 @@ pub async fn run(
         () = &mut shutdown => Ok(()),
         () = lost => Err(anyhow::anyhow!("leader election lost")),
     };
+    let _ = stop.send(true);
     for task in tasks {
         task.abort();
     }
@@ -250,10 +259,14 @@ async fn tick(shared: Arc<Shared>) {
     }
 }
 
-async fn schedule_loop(shared: Arc<Shared>) {
+async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut start = 0usize;
     loop {
-        let pod = shared.queue.pop().await;
+        // Ends on the stop signal, or when its sender is gone with the scheduler.
+        let pod = tokio::select! {
+            pod = shared.queue.pop() => pod,
+            _ = stop.changed() => return,
+        };
         start = start.wrapping_add(1);
         let (profile, _) = shared.profile_of(&pod);
         let decision = {
@@ -282,7 +295,7 @@ async fn schedule_loop(shared: Arc<Shared>) {
                     &pod,
                     &nodes,
                     &fit,
-                    &budgets,
+                    (&budgets, cache.nominations()),
                     (start, args),
                 );
                 (fit.message, preemption)

@@ -10,7 +10,7 @@
 //! violations, then the lowest-priority most important victim, then the smallest sum of
 //! priorities, then the fewest victims, then the most recently started most important victims.
 
-use crate::algorithm::{self, FitError, count_message};
+use crate::algorithm::{self, FitError, Nominations, count_message};
 use crate::config::PreemptionArgs;
 use crate::framework::{State, Status};
 use crate::info::{NodeInfo, PodEntry, PodInfo};
@@ -119,6 +119,7 @@ fn victims_on(
     nodes: &[&NodeInfo],
     index: usize,
     budgets: &[Budget],
+    nominations: &Nominations,
 ) -> Result<Candidate, Vec<String>> {
     let node = nodes[index];
     let mut lower: Vec<(String, PodEntry)> = node
@@ -133,6 +134,13 @@ fn victims_on(
     let mut trial = node.clone();
     for (uid, _) in &lower {
         trial.remove_pod(uid);
+    }
+    // Pods already nominated here with at least this priority keep their room: two preemptors
+    // must not count on the same victims.
+    for (uid, entry) in nominations.get(&node.name).into_iter().flatten() {
+        if *uid != pod.uid && entry.priority >= pod.priority {
+            trial.add_entry(uid, entry.clone());
+        }
     }
     // Pod affinity and spreading look across nodes: with them, state is recomputed for each
     // trial of this node; otherwise what the attempt computed holds.
@@ -235,7 +243,7 @@ pub fn preempt(
     pod: &PodInfo,
     nodes: &[&NodeInfo],
     fit: &FitError,
-    budgets: &[Budget],
+    (budgets, nominations): (&[Budget], &Nominations),
     (offset, args): (usize, PreemptionArgs),
 ) -> Result<Candidate, String> {
     if let Some(reason) = ineligible(pod, nodes) {
@@ -263,7 +271,7 @@ pub fn preempt(
         let Some(&at) = index.get(name.as_str()) else {
             continue;
         };
-        match victims_on(plugins, &states, pod, nodes, at, budgets) {
+        match victims_on(plugins, &states, pod, nodes, at, budgets, nominations) {
             Ok(candidate) => {
                 candidates.push(candidate);
                 if candidates.len() >= wanted {

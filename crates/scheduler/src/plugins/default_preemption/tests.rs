@@ -64,7 +64,7 @@ fn run(pod: &PodInfo, nodes: &[NodeInfo], budgets: &[Budget]) -> Result<Candidat
         pod,
         &refs,
         &fit,
-        budgets,
+        (budgets, &Nominations::default()),
         (0, PreemptionArgs::default()),
     )
 }
@@ -215,4 +215,28 @@ fn nominated_pods_hold_their_room_against_lower_priority_pods() {
         schedule(&plugins, &high, &[&n], 0, None, &nominations).unwrap(),
         "n"
     );
+}
+
+#[test]
+fn two_preemptors_do_not_count_on_the_same_victims() {
+    let mut a = node("a", 1000);
+    running(&mut a, "a-low", 900, 0, T1);
+    let mut b = node("b", 1000);
+    running(&mut b, "b-low", 900, 0, T1);
+    let first = incoming(600, 100, json!({}));
+    let refs = [&a, &b];
+    let plugins = default_plugins();
+    let mut nominations = Nominations::default();
+    let args = (0, PreemptionArgs::default());
+    let fit = schedule(&plugins, &first, &refs, 0, None, &nominations).unwrap_err();
+    let taken = preempt(&plugins, &first, &refs, &fit, (&[], &nominations), args).unwrap();
+    nominations.insert(
+        taken.node.clone(),
+        vec![("first".into(), PodEntry::of(&first))],
+    );
+    let mut second = incoming(600, 100, json!({}));
+    second.uid = "second".into();
+    let fit = schedule(&plugins, &second, &refs, 0, None, &nominations).unwrap_err();
+    let other = preempt(&plugins, &second, &refs, &fit, (&[], &nominations), args).unwrap();
+    assert_ne!(other.node, taken.node);
 }
