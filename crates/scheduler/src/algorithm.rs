@@ -4,7 +4,7 @@
 //! gets upstream's message: `0/5 nodes are available: 2 Insufficient cpu, 3 node(s) didn't
 //! match Pod's node affinity/selector.`
 
-use crate::framework::{State, Status};
+use crate::framework::{Reason, State, Status};
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use crate::plugins::Weighted;
 use std::collections::BTreeMap;
@@ -14,14 +14,10 @@ use std::collections::BTreeMap;
 pub struct FitError {
     /// The message users see.
     pub message: String,
-    /// The nodes that refused the pod only for reasons a change there could fix (not
-    /// `UnschedulableAndUnresolvable`): where preemption may help.
-    pub resolvable: Vec<String>,
+    /// The nodes (positions in the list scheduled over) that refused the pod only for reasons
+    /// a change there could fix (not `UnschedulableAndUnresolvable`): where preemption may help.
+    pub resolvable: Vec<usize>,
 }
-
-/// Pods nominated onto nodes by preemption, by node: they hold their place there against
-/// pods of lower priority while their victims go.
-pub type Nominations = std::collections::HashMap<String, Vec<(String, PodEntry)>>;
 
 /// Upstream's rule for how many feasible nodes are enough: all below 100 nodes; otherwise
 /// `50 − nodes/125` percent (at least 5%), and never fewer than 100.
@@ -38,7 +34,7 @@ pub fn feasible_nodes_to_find(nodes: usize, percentage: Option<u32>) -> usize {
 
 /// The message for a pod that fits nowhere, counting each reason over the nodes (also the
 /// form of preemption's own summary).
-pub fn count_message(total: usize, reasons: &BTreeMap<String, usize>) -> String {
+pub fn count_message(total: usize, reasons: &BTreeMap<Reason, usize>) -> String {
     let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
     parts.sort();
     format!("0/{total} nodes are available: {}.", parts.join(", "))
@@ -84,23 +80,29 @@ fn filter_nominated(
     states: &[State],
     pod: &PodInfo,
     node: &NodeInfo,
-    nominations: &Nominations,
 ) -> Status {
-    if nominations.is_empty() {
+    if node.nominated.is_empty() {
         return filter(plugins, states, pod, node);
     }
-    let ahead: Vec<&(String, PodEntry)> = nominations
-        .get(&node.name)
-        .into_iter()
-        .flatten()
+    let ahead: Vec<&(String, PodEntry)> = node
+        .nominated
+        .iter()
         .filter(|(uid, entry)| *uid != pod.uid && entry.priority >= pod.priority)
         .collect();
     if ahead.is_empty() {
         return filter(plugins, states, pod, node);
     }
-    let mut with = node.clone();
-    for (uid, entry) in ahead {
-        with.add_entry(uid, entry.clone());
+    // Only pod relations need the nominated pods themselves; otherwise what they take will do.
+    if pod.has_pod_relations() || ahead.iter().any(|(_, e)| e.affinity.is_some()) {
+        let mut with = node.clone();
+        for (uid, entry) in ahead {
+            with.add_entry(uid, entry.clone());
+        }
+        return filter(plugins, states, pod, &with);
+    }
+    let mut with = node.without_pods();
+    for (_, entry) in ahead {
+        with.count(entry);
     }
     filter(plugins, states, pod, &with)
 }
@@ -114,7 +116,6 @@ pub fn schedule(
     nodes: &[&NodeInfo],
     start: usize,
     percentage: Option<u32>,
-    nominations: &Nominations,
 ) -> Result<String, FitError> {
     let total = nodes.len();
     if total == 0 {
@@ -126,29 +127,33 @@ pub fn schedule(
     let states = prepare(plugins, pod, nodes)?;
     if let Some(nominated) = pod.nominated_node()
         && let Some(node) = nodes.iter().find(|n| n.name == nominated)
-        && filter_nominated(plugins, &states, pod, node, nominations).is_success()
+        && filter_nominated(plugins, &states, pod, node).is_success()
     {
         return Ok(node.name.clone());
     }
     let wanted = feasible_nodes_to_find(total, percentage);
     let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(wanted.min(total));
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
     let mut resolvable = Vec::new();
     for i in 0..total {
-        let node = nodes[(start + i) % total];
-        match filter_nominated(plugins, &states, pod, node, nominations) {
+        let at = (start + i) % total;
+        let node = nodes[at];
+        match filter_nominated(plugins, &states, pod, node) {
             Status::Success => {
                 feasible.push(node);
                 if feasible.len() >= wanted {
                     break;
                 }
             }
-            Status::Error(e) => *reasons.entry(e).or_default() += 1,
-            status => {
-                if matches!(status, Status::Unschedulable(_)) {
-                    resolvable.push(node.name.clone());
+            Status::Error(e) => *reasons.entry(Reason::Owned(e)).or_default() += 1,
+            Status::Unschedulable(list) => {
+                resolvable.push(at);
+                for reason in list {
+                    *reasons.entry(reason).or_default() += 1;
                 }
-                for reason in status.reasons() {
+            }
+            Status::UnschedulableAndUnresolvable(list) => {
+                for reason in list {
                     *reasons.entry(reason).or_default() += 1;
                 }
             }
@@ -194,7 +199,7 @@ mod tests {
     fn node(name: &str, cpu: i64, labels: serde_json::Value) -> NodeInfo {
         NodeInfo {
             name: name.into(),
-            labels: serde_json::from_value(labels).unwrap(),
+            labels: std::sync::Arc::new(serde_json::from_value(labels).unwrap()),
             allocatable: Resources {
                 milli_cpu: cpu,
                 memory: 8 << 30,
@@ -225,30 +230,14 @@ mod tests {
         let p = pod(
             json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}], "nodeSelector": {"disk": "ssd"}}),
         );
-        let error = schedule(
-            &default_plugins(),
-            &p,
-            &refs,
-            0,
-            None,
-            &Nominations::default(),
-        )
-        .unwrap_err();
+        let error = schedule(&default_plugins(), &p, &refs, 0, None).unwrap_err();
         assert_eq!(
             error.message,
             "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
         );
         let big =
             pod(json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "2"}}}]}));
-        let error = schedule(
-            &default_plugins(),
-            &big,
-            &refs[..2],
-            0,
-            None,
-            &Nominations::default(),
-        )
-        .unwrap_err();
+        let error = schedule(&default_plugins(), &big, &refs[..2], 0, None).unwrap_err();
         assert_eq!(
             error.message,
             "0/2 nodes are available: 2 Insufficient cpu."
@@ -273,15 +262,7 @@ mod tests {
             pod(json!({"containers": [{"name": "c", "resources": {"requests": {"cpu": "500m"}}}]}));
         for start in 0..2 {
             assert_eq!(
-                schedule(
-                    &default_plugins(),
-                    &p,
-                    &[&busy, &idle],
-                    start,
-                    None,
-                    &Nominations::default()
-                )
-                .unwrap(),
+                schedule(&default_plugins(), &p, &[&busy, &idle], start, None).unwrap(),
                 "idle"
             );
         }

@@ -3,8 +3,8 @@
 //! decision already counts them and throughput does not wait for the API round trip. An
 //! assumption the watch never confirms expires.
 
-use crate::algorithm::Nominations;
 use crate::info::{NodeInfo, PodEntry, PodInfo};
+use crate::plugins::default_preemption::Candidate;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -51,9 +51,7 @@ pub struct Cache {
     placed: HashMap<String, (String, PodEntry)>,
     /// Pods assumed but not yet seen bound, with when.
     assumed: HashMap<String, Instant>,
-    /// Pods nominated onto nodes by preemption.
-    nominations: Nominations,
-    /// Pod UID → the node it is nominated to.
+    /// Pod UID → the node it is nominated to (the node keeps the pod's entry).
     nominated: HashMap<String, String>,
 }
 
@@ -116,8 +114,10 @@ impl Cache {
         {
             old.remove_pod(uid);
         }
-        let entry = PodEntry::of(info);
+        let mut entry = PodEntry::of(info);
         if let Some(target) = self.nodes.get_mut(node) {
+            // A victim stays marked as leaving through the updates before its deletion.
+            entry.terminating |= target.pods.get(uid).is_some_and(|e| e.terminating);
             target.add_entry(uid, entry.clone());
         }
         self.placed.insert(uid.to_owned(), (node.to_owned(), entry));
@@ -154,31 +154,50 @@ impl Cache {
         stale.len()
     }
 
-    /// Records that `pod` waits for room on `node` (preemption nominated it).
-    pub fn nominate(&mut self, pod: &PodInfo, node: &str) {
+    /// Records that `pod` waits for room on the candidate's node, whose victims are now leaving
+    /// (counted as terminating, as upstream sees them once deleted, so that the pod waits for
+    /// them instead of preempting again).
+    pub fn nominate(&mut self, pod: &PodInfo, candidate: &Candidate) {
+        if let Some(info) = self.nodes.get_mut(&candidate.node) {
+            for victim in &candidate.victims {
+                if let Some(entry) = info.pods.get_mut(&victim.uid) {
+                    entry.terminating = true;
+                }
+            }
+        }
+        self.nominate_to(pod, &candidate.node);
+    }
+
+    /// Records that `pod` waits for room on `node` (the API says it is nominated there).
+    pub fn nominate_to(&mut self, pod: &PodInfo, node: &str) {
         self.forget_nomination(&pod.uid);
-        self.nominations
-            .entry(node.to_owned())
-            .or_default()
-            .push((pod.uid.clone(), PodEntry::of(pod)));
+        if let Some(info) = self.nodes.get_mut(node) {
+            info.nominated.push((pod.uid.clone(), PodEntry::of(pod)));
+        }
         self.nominated.insert(pod.uid.clone(), node.to_owned());
     }
 
     /// Drops a pod's nomination (bound, deleted, or nominated elsewhere).
     pub fn forget_nomination(&mut self, uid: &str) {
         if let Some(node) = self.nominated.remove(uid)
-            && let Some(list) = self.nominations.get_mut(&node)
+            && let Some(info) = self.nodes.get_mut(&node)
         {
-            list.retain(|(u, _)| u != uid);
-            if list.is_empty() {
-                self.nominations.remove(&node);
-            }
+            info.nominated.retain(|(u, _)| u != uid);
         }
     }
 
-    /// The pods nominated onto each node.
-    pub fn nominations(&self) -> &Nominations {
-        &self.nominations
+    /// The node `uid` is nominated to.
+    pub fn nomination_of(&self, uid: &str) -> Option<String> {
+        self.nominated.get(uid).cloned()
+    }
+
+    /// The pods nominated onto `node`.
+    pub fn nominated_on(&self, node: &str) -> &[(String, PodEntry)] {
+        self.nodes
+            .index
+            .get(node)
+            .and_then(|at| self.nodes.list.get(*at))
+            .map_or(&[], |info| info.nominated.as_slice())
     }
 
     /// Every node.

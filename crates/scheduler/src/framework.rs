@@ -9,28 +9,32 @@
 
 use crate::info::{NodeInfo, PodInfo};
 
+/// Why a node refuses a pod, as users read it: mostly fixed text, so borrowed (a failing node
+/// costs no allocation), owned where it names something (a taint).
+pub type Reason = std::borrow::Cow<'static, str>;
+
 /// The outcome of a plugin at one extension point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// Go on.
     Success,
     /// Not on this node now; each reason is counted in the pod's failure message.
-    Unschedulable(Vec<String>),
+    Unschedulable(Vec<Reason>),
     /// Not on this node whatever else changes (preemption will not help here).
-    UnschedulableAndUnresolvable(Vec<String>),
+    UnschedulableAndUnresolvable(Vec<Reason>),
     /// The plugin failed.
     Error(String),
 }
 
 impl Status {
     /// Unschedulable for one reason.
-    pub fn unschedulable(reason: &str) -> Self {
-        Status::Unschedulable(vec![reason.to_owned()])
+    pub fn unschedulable(reason: impl Into<Reason>) -> Self {
+        Status::Unschedulable(vec![reason.into()])
     }
 
     /// Unschedulable and unresolvable for one reason.
-    pub fn unresolvable(reason: &str) -> Self {
-        Status::UnschedulableAndUnresolvable(vec![reason.to_owned()])
+    pub fn unresolvable(reason: impl Into<Reason>) -> Self {
+        Status::UnschedulableAndUnresolvable(vec![reason.into()])
     }
 
     /// Whether scheduling may go on.
@@ -39,11 +43,11 @@ impl Status {
     }
 
     /// The reasons shown to users.
-    pub fn reasons(&self) -> Vec<String> {
+    pub fn reasons(&self) -> Vec<Reason> {
         match self {
             Status::Success => Vec::new(),
             Status::Unschedulable(r) | Status::UnschedulableAndUnresolvable(r) => r.clone(),
-            Status::Error(e) => vec![e.clone()],
+            Status::Error(e) => vec![Reason::Owned(e.clone())],
         }
     }
 }

@@ -139,6 +139,19 @@ impl PodInfo {
             .filter(|n| !n.is_empty())
     }
 
+    /// Whether placing it depends on other pods' labels across nodes (pod affinity,
+    /// anti-affinity, topology spread), beyond what they take on one node.
+    pub fn has_pod_relations(&self) -> bool {
+        let spec = self.pod.spec.as_ref();
+        let affinity = spec.and_then(|s| s.affinity.as_ref());
+        affinity.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
+            || spec.is_some_and(|s| {
+                s.topology_spread_constraints
+                    .as_ref()
+                    .is_some_and(|c| !c.is_empty())
+            })
+    }
+
     /// The pod's tolerations.
     pub fn tolerations(&self) -> &[Toleration] {
         self.pod
@@ -154,10 +167,10 @@ impl PodInfo {
 pub struct NodeInfo {
     /// Name.
     pub name: String,
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Taints.
-    pub taints: Vec<Taint>,
+    /// Labels (shared: preemption's trial copies of a node need not copy them).
+    pub labels: std::sync::Arc<BTreeMap<String, String>>,
+    /// Taints (shared, as the labels).
+    pub taints: std::sync::Arc<Vec<Taint>>,
     /// `spec.unschedulable`.
     pub unschedulable: bool,
     /// What it can give to pods.
@@ -171,6 +184,9 @@ pub struct NodeInfo {
     /// How many of them carry required pod anti-affinity (so that pods without affinity
     /// rules of their own look only at nodes where such pods are).
     pub anti_affinity_pods: usize,
+    /// Pods nominated here by preemption, by UID: they hold their room against pods of lower
+    /// priority while their victims go.
+    pub nominated: Vec<(String, PodEntry)>,
 }
 
 /// What a node keeps of each of its pods: what it takes, and what inter-pod affinity needs.
@@ -244,10 +260,10 @@ impl NodeInfo {
     /// Takes the node's labels, taints and allocatable, keeping its pods.
     pub fn update(&mut self, node: &Node) {
         self.name = node.metadata.name.clone().unwrap_or_default();
-        self.labels = node.metadata.labels.clone().unwrap_or_default();
-        let spec = node.spec.clone().unwrap_or_default();
-        self.taints = spec.taints.unwrap_or_default();
-        self.unschedulable = spec.unschedulable.unwrap_or(false);
+        self.labels = std::sync::Arc::new(node.metadata.labels.clone().unwrap_or_default());
+        let spec = node.spec.as_ref();
+        self.taints = std::sync::Arc::new(spec.and_then(|s| s.taints.clone()).unwrap_or_default());
+        self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
         self.allocatable = node
             .status
             .as_ref()
@@ -277,6 +293,37 @@ impl NodeInfo {
         self.requested.add(&entry.requests);
         self.used_ports.extend(entry.ports.iter().cloned());
         self.pods.insert(uid.to_owned(), entry);
+    }
+
+    /// A copy of the node with what its pods take but not the pods themselves (for trials that
+    /// only weigh resources and ports).
+    pub fn without_pods(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            labels: std::sync::Arc::clone(&self.labels),
+            taints: std::sync::Arc::clone(&self.taints),
+            unschedulable: self.unschedulable,
+            allocatable: self.allocatable,
+            requested: self.requested,
+            used_ports: self.used_ports.clone(),
+            pods: BTreeMap::new(),
+            anti_affinity_pods: self.anti_affinity_pods,
+            nominated: Vec::new(),
+        }
+    }
+
+    /// Counts what a pod takes, without keeping the pod (see `without_pods`).
+    pub fn count(&mut self, entry: &PodEntry) {
+        self.requested.add(&entry.requests);
+        self.used_ports.extend(entry.ports.iter().cloned());
+    }
+
+    /// Stops counting what a pod takes (see `without_pods`).
+    pub fn uncount(&mut self, entry: &PodEntry) {
+        self.requested.sub(&entry.requests);
+        for port in &entry.ports {
+            self.used_ports.remove(port);
+        }
     }
 
     /// Stops counting a pod.

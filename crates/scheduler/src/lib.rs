@@ -238,7 +238,7 @@ fn on_pod(shared: &Shared, pod: Pod) {
     }
     let info = PodInfo::new(pod);
     if let Some(node) = info.nominated_node() {
-        shared.cache().nominate(&info, node);
+        shared.cache().nominate_to(&info, node);
     }
     shared.queue.update(info);
 }
@@ -263,11 +263,20 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
     let mut start = 0usize;
     loop {
         // Ends on the stop signal, or when its sender is gone with the scheduler.
-        let pod = tokio::select! {
+        let mut pod = tokio::select! {
             pod = shared.queue.pop() => pod,
             _ = stop.changed() => return,
         };
         start = start.wrapping_add(1);
+        // A nomination this scheduler made counts before the API echoes it back.
+        if pod.nominated_node().is_none()
+            && let Some(node) = shared.cache().nomination_of(&pod.uid)
+        {
+            pod.pod
+                .status
+                .get_or_insert_with(Default::default)
+                .nominated_node_name = Some(node);
+        }
         let (profile, _) = shared.profile_of(&pod);
         let decision = {
             let cache = shared.cache();
@@ -283,7 +292,6 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
                 &nodes,
                 first,
                 profile.percentage_of_nodes_to_score,
-                cache.nominations(),
             )
             .map_err(|fit| {
                 let Some(args) = profile.preemption.filter(|_| !nodes.is_empty()) else {
@@ -295,7 +303,7 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
                     &pod,
                     &nodes,
                     &fit,
-                    (&budgets, cache.nominations()),
+                    &budgets,
                     (start, args),
                 );
                 (fit.message, preemption)
@@ -310,7 +318,7 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
                 shared.queue.failed(pod.clone(), true);
                 let (message, nominate) = match preemption {
                     Ok(candidate) => {
-                        shared.cache().nominate(&pod, &candidate.node);
+                        shared.cache().nominate(&pod, &candidate);
                         let node = candidate.node.clone();
                         tokio::spawn(preempt::execute(
                             Arc::clone(&shared),

@@ -73,10 +73,8 @@ pub(crate) async fn execute(shared: Arc<Shared>, preemptor: PodInfo, candidate: 
     let displaced: Vec<(String, String)> = {
         let cache = shared.cache();
         cache
-            .nominations()
-            .get(&candidate.node)
-            .into_iter()
-            .flatten()
+            .nominated_on(&candidate.node)
+            .iter()
             .filter(|(uid, entry)| *uid != preemptor.uid && entry.priority < preemptor.priority)
             .map(|(_, entry)| (entry.namespace.clone(), entry.name.clone()))
             .collect()

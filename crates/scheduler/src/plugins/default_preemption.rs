@@ -10,9 +10,9 @@
 //! violations, then the lowest-priority most important victim, then the smallest sum of
 //! priorities, then the fewest victims, then the most recently started most important victims.
 
-use crate::algorithm::{self, FitError, Nominations, count_message};
+use crate::algorithm::{self, FitError, count_message};
 use crate::config::PreemptionArgs;
-use crate::framework::{State, Status};
+use crate::framework::{Reason, State, Status};
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use crate::plugins::Weighted;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -100,17 +100,6 @@ fn more_important(a: &PodEntry, b: &PodEntry) -> std::cmp::Ordering {
         .then_with(|| a.start_time.cmp(&b.start_time))
 }
 
-fn uses_pod_relations(pod: &PodInfo) -> bool {
-    let spec = pod.pod.spec.as_ref();
-    let affinity = spec.and_then(|s| s.affinity.as_ref());
-    affinity.is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
-        || spec.is_some_and(|s| {
-            s.topology_spread_constraints
-                .as_ref()
-                .is_some_and(|c| !c.is_empty())
-        })
-}
-
 /// Chooses the victims on one node, or says why there are none.
 fn victims_on(
     plugins: &[Weighted],
@@ -119,32 +108,49 @@ fn victims_on(
     nodes: &[&NodeInfo],
     index: usize,
     budgets: &[Budget],
-    nominations: &Nominations,
-) -> Result<Candidate, Vec<String>> {
+) -> Result<Candidate, Vec<Reason>> {
     let node = nodes[index];
-    let mut lower: Vec<(String, PodEntry)> = node
+    let mut lower: Vec<(&String, &PodEntry)> = node
         .pods
         .iter()
         .filter(|(_, p)| p.priority < pod.priority)
-        .map(|(uid, p)| (uid.clone(), p.clone()))
         .collect();
     if lower.is_empty() {
-        return Err(vec![NO_VICTIMS.to_owned()]);
+        return Err(vec![NO_VICTIMS.into()]);
     }
-    let mut trial = node.clone();
-    for (uid, _) in &lower {
-        trial.remove_pod(uid);
+    // Pod affinity and spreading look at the pods on nodes, across nodes: with them the trial
+    // is a full copy of the node and state is recomputed for each trial; otherwise only what
+    // the node's pods take matters, so the trial counts that alone (no copy of its pods).
+    let relations = pod.has_pod_relations() || lower.iter().any(|(_, p)| p.affinity.is_some());
+    let mut trial = if relations {
+        node.clone()
+    } else {
+        node.without_pods()
+    };
+    let take = |trial: &mut NodeInfo, uid: &str, entry: &PodEntry| {
+        if relations {
+            trial.remove_pod(uid);
+        } else {
+            trial.uncount(entry);
+        }
+    };
+    let give = |trial: &mut NodeInfo, uid: &str, entry: &PodEntry| {
+        if relations {
+            trial.add_entry(uid, entry.clone());
+        } else {
+            trial.count(entry);
+        }
+    };
+    for (uid, entry) in &lower {
+        take(&mut trial, uid, entry);
     }
     // Pods already nominated here with at least this priority keep their room: two preemptors
     // must not count on the same victims.
-    for (uid, entry) in nominations.get(&node.name).into_iter().flatten() {
+    for (uid, entry) in &node.nominated {
         if *uid != pod.uid && entry.priority >= pod.priority {
-            trial.add_entry(uid, entry.clone());
+            give(&mut trial, uid, entry);
         }
     }
-    // Pod affinity and spreading look across nodes: with them, state is recomputed for each
-    // trial of this node; otherwise what the attempt computed holds.
-    let relations = uses_pod_relations(pod) || lower.iter().any(|(_, p)| p.affinity.is_some());
     let fits = |trial: &NodeInfo| {
         if !relations {
             return algorithm::filter(plugins, states, pod, trial);
@@ -153,21 +159,21 @@ fn victims_on(
         view[index] = trial;
         match algorithm::prepare(plugins, pod, &view) {
             Ok(fresh) => algorithm::filter(plugins, &fresh, pod, trial),
-            Err(e) => Status::UnschedulableAndUnresolvable(vec![e.message]),
+            Err(e) => Status::unresolvable(e.message),
         }
     };
     let status = fits(&trial);
     if !status.is_success() {
         return Err(status.reasons());
     }
-    lower.sort_by(|a, b| more_important(&a.1, &b.1));
+    lower.sort_by(|a, b| more_important(a.1, b.1));
     // Budgets are spent in importance order; a pod past its budget's allowance violates it.
     let mut allowed: Vec<i32> = budgets.iter().map(|b| b.disruptions_allowed).collect();
     let (mut violating, mut other) = (Vec::new(), Vec::new());
     for (uid, entry) in lower {
         let mut violates = false;
         for (budget, left) in budgets.iter().zip(allowed.iter_mut()) {
-            if budget.covers(&entry) {
+            if budget.covers(entry) {
                 *left -= 1;
                 violates |= *left < 0;
             }
@@ -182,16 +188,16 @@ fn victims_on(
     let mut budget_violations = 0;
     for (group, is_violating) in [(violating, true), (other, false)] {
         for (uid, entry) in group {
-            trial.add_entry(&uid, entry.clone());
+            give(&mut trial, uid, entry);
             if !fits(&trial).is_success() {
-                trial.remove_pod(&uid);
+                take(&mut trial, uid, entry);
                 budget_violations += usize::from(is_violating);
                 victims.push(Victim {
-                    uid,
-                    namespace: entry.namespace,
-                    name: entry.name,
+                    uid: uid.clone(),
+                    namespace: entry.namespace.clone(),
+                    name: entry.name.clone(),
                     priority: entry.priority,
-                    start_time: entry.start_time,
+                    start_time: entry.start_time.clone(),
                 });
             }
         }
@@ -243,35 +249,27 @@ pub fn preempt(
     pod: &PodInfo,
     nodes: &[&NodeInfo],
     fit: &FitError,
-    (budgets, nominations): (&[Budget], &Nominations),
+    budgets: &[Budget],
     (offset, args): (usize, PreemptionArgs),
 ) -> Result<Candidate, String> {
     if let Some(reason) = ineligible(pod, nodes) {
         return Err(reason.to_owned());
     }
     let total = nodes.len();
-    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
     let not_helpful = total.saturating_sub(fit.resolvable.len());
     if not_helpful > 0 {
-        reasons.insert(NOT_HELPFUL.to_owned(), not_helpful);
+        reasons.insert(NOT_HELPFUL.into(), not_helpful);
     }
     let states = algorithm::prepare(plugins, pod, nodes).map_err(|e| e.message)?;
-    let index: std::collections::HashMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name.as_str(), i))
-        .collect();
     let wanted = (total * args.min_candidate_nodes_percentage / 100)
         .max(args.min_candidate_nodes_absolute)
         .clamp(1, fit.resolvable.len().max(1));
     let mut candidates = Vec::new();
     let count = fit.resolvable.len();
     for i in 0..count {
-        let name = &fit.resolvable[(offset + i) % count];
-        let Some(&at) = index.get(name.as_str()) else {
-            continue;
-        };
-        match victims_on(plugins, &states, pod, nodes, at, budgets, nominations) {
+        let at = fit.resolvable[(offset + i) % count];
+        match victims_on(plugins, &states, pod, nodes, at, budgets) {
             Ok(candidate) => {
                 candidates.push(candidate);
                 if candidates.len() >= wanted {

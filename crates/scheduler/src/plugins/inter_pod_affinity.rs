@@ -293,8 +293,10 @@ mod tests {
     fn node(name: &str, zone: &str) -> NodeInfo {
         NodeInfo {
             name: name.into(),
-            labels: serde_json::from_value(json!({"kubernetes.io/hostname": name, "zone": zone}))
-                .unwrap(),
+            labels: std::sync::Arc::new(
+                serde_json::from_value(json!({"kubernetes.io/hostname": name, "zone": zone}))
+                    .unwrap(),
+            ),
             allocatable: Resources {
                 milli_cpu: 4000,
                 memory: 8 << 30,

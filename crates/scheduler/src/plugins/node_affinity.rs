@@ -110,7 +110,7 @@ mod tests {
     fn node(name: &str, labels: serde_json::Value) -> NodeInfo {
         NodeInfo {
             name: name.into(),
-            labels: serde_json::from_value(labels).unwrap(),
+            labels: std::sync::Arc::new(serde_json::from_value(labels).unwrap()),
             ..NodeInfo::default()
         }
     }

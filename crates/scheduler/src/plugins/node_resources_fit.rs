@@ -148,18 +148,18 @@ impl Plugin for NodeResourcesFit {
         let mut reasons = Vec::new();
         let (want, have, free) = (&pod.requests, &node.allocatable, &node.requested);
         if have.pods > 0 && free.pods + 1 > have.pods {
-            reasons.push("Too many pods".to_owned());
+            reasons.push("Too many pods".into());
         }
         if want.milli_cpu > 0 && have.milli_cpu - free.milli_cpu < want.milli_cpu {
-            reasons.push("Insufficient cpu".to_owned());
+            reasons.push("Insufficient cpu".into());
         }
         if want.memory > 0 && have.memory - free.memory < want.memory {
-            reasons.push("Insufficient memory".to_owned());
+            reasons.push("Insufficient memory".into());
         }
         if want.ephemeral_storage > 0
             && have.ephemeral_storage - free.ephemeral_storage < want.ephemeral_storage
         {
-            reasons.push("Insufficient ephemeral-storage".to_owned());
+            reasons.push("Insufficient ephemeral-storage".into());
         }
         if reasons.is_empty() {
             Status::Success

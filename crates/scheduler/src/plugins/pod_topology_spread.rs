@@ -167,7 +167,7 @@ mod tests {
         }
         NodeInfo {
             name: name.into(),
-            labels: serde_json::from_value(labels).unwrap(),
+            labels: std::sync::Arc::new(serde_json::from_value(labels).unwrap()),
             allocatable: Resources {
                 milli_cpu: 4000,
                 memory: 8 << 30,

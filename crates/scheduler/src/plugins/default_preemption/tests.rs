@@ -1,5 +1,5 @@
 use super::*;
-use crate::algorithm::{Nominations, schedule};
+use crate::algorithm::schedule;
 use crate::info::Resources;
 use crate::plugins::default_plugins;
 use serde_json::json;
@@ -7,7 +7,9 @@ use serde_json::json;
 fn node(name: &str, milli_cpu: i64) -> NodeInfo {
     NodeInfo {
         name: name.into(),
-        labels: [("kubernetes.io/hostname".to_owned(), name.to_owned())].into(),
+        labels: std::sync::Arc::new(
+            [("kubernetes.io/hostname".to_owned(), name.to_owned())].into(),
+        ),
         allocatable: Resources {
             milli_cpu,
             memory: 8 << 30,
@@ -57,14 +59,14 @@ fn incoming(milli_cpu: i64, priority: i32, extra: serde_json::Value) -> PodInfo 
 fn run(pod: &PodInfo, nodes: &[NodeInfo], budgets: &[Budget]) -> Result<Candidate, String> {
     let refs: Vec<&NodeInfo> = nodes.iter().collect();
     let plugins = default_plugins();
-    let fit = schedule(&plugins, pod, &refs, 0, None, &Nominations::default())
-        .expect_err("the pod should not fit anywhere as is");
+    let fit =
+        schedule(&plugins, pod, &refs, 0, None).expect_err("the pod should not fit anywhere as is");
     preempt(
         &plugins,
         pod,
         &refs,
         &fit,
-        (budgets, &Nominations::default()),
+        budgets,
         (0, PreemptionArgs::default()),
     )
 }
@@ -203,18 +205,14 @@ fn a_victim_whose_anti_affinity_blocks_the_pod_is_removed() {
 
 #[test]
 fn nominated_pods_hold_their_room_against_lower_priority_pods() {
-    let n = node("n", 1000);
-    let mut nominations = Nominations::default();
+    let mut n = node("n", 1000);
     let waiting = incoming(800, 100, json!({}));
-    nominations.insert("n".into(), vec![("other".into(), PodEntry::of(&waiting))]);
+    n.nominated.push(("other".into(), PodEntry::of(&waiting)));
     let plugins = default_plugins();
     let low = incoming(500, 10, json!({}));
-    assert!(schedule(&plugins, &low, &[&n], 0, None, &nominations).is_err());
+    assert!(schedule(&plugins, &low, &[&n], 0, None).is_err());
     let high = incoming(500, 1000, json!({}));
-    assert_eq!(
-        schedule(&plugins, &high, &[&n], 0, None, &nominations).unwrap(),
-        "n"
-    );
+    assert_eq!(schedule(&plugins, &high, &[&n], 0, None).unwrap(), "n");
 }
 
 #[test]
@@ -224,19 +222,19 @@ fn two_preemptors_do_not_count_on_the_same_victims() {
     let mut b = node("b", 1000);
     running(&mut b, "b-low", 900, 0, T1);
     let first = incoming(600, 100, json!({}));
-    let refs = [&a, &b];
     let plugins = default_plugins();
-    let mut nominations = Nominations::default();
     let args = (0, PreemptionArgs::default());
-    let fit = schedule(&plugins, &first, &refs, 0, None, &nominations).unwrap_err();
-    let taken = preempt(&plugins, &first, &refs, &fit, (&[], &nominations), args).unwrap();
-    nominations.insert(
-        taken.node.clone(),
-        vec![("first".into(), PodEntry::of(&first))],
-    );
+    let fit = schedule(&plugins, &first, &[&a, &b], 0, None).unwrap_err();
+    let taken = preempt(&plugins, &first, &[&a, &b], &fit, &[], args).unwrap();
+    let entry = ("first".to_owned(), PodEntry::of(&first));
+    if taken.node == "a" {
+        a.nominated.push(entry);
+    } else {
+        b.nominated.push(entry);
+    }
     let mut second = incoming(600, 100, json!({}));
     second.uid = "second".into();
-    let fit = schedule(&plugins, &second, &refs, 0, None, &nominations).unwrap_err();
-    let other = preempt(&plugins, &second, &refs, &fit, (&[], &nominations), args).unwrap();
+    let fit = schedule(&plugins, &second, &[&a, &b], 0, None).unwrap_err();
+    let other = preempt(&plugins, &second, &[&a, &b], &fit, &[], args).unwrap();
     assert_ne!(other.node, taken.node);
 }
