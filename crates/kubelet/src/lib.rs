@@ -150,7 +150,11 @@ async fn run_node(
     let mut status = NodeStatus::new(client.clone(), identity.clone(), &version)?;
     status.register().await.context("registering the node")?;
     status
-        .update(Observed::read(&identity, runtime_ready(&cri).await))
+        .update(Observed::read(
+            &identity,
+            runtime_ready(&cri).await,
+            node_images(&cri).await,
+        ))
         .await
         .context("writing the node status")?;
     node::lease::renew(&client, &config.node_name)
@@ -205,7 +209,11 @@ async fn run_node(
                     _ = tick.tick() => {}
                     _ = stop.changed() => return,
                 }
-                let observed = Observed::read(&identity, runtime_ready(&cri).await);
+                let observed = Observed::read(
+                    &identity,
+                    runtime_ready(&cri).await,
+                    node_images(&cri).await,
+                );
                 if let Err(e) = status.update(observed).await {
                     tracing::warn!(error = %e, "updating the node status failed");
                 }
@@ -240,6 +248,14 @@ async fn wait_for_runtime(cri: &Cri) -> anyhow::Result<(String, String)> {
 
 /// The runtime's own view of its readiness (CRI `Status`: RuntimeReady and NetworkReady), in
 /// upstream's words when it is not ready.
+/// The images for the node's status (none when the runtime cannot say: the next round will).
+async fn node_images(cri: &Cri) -> Vec<(Vec<String>, u64)> {
+    cri.node_images(50).await.unwrap_or_else(|e| {
+        tracing::debug!(error = %e.message(), "could not list images");
+        Vec::new()
+    })
+}
+
 async fn runtime_ready(cri: &Cri) -> Result<(), String> {
     let reply = cri
         .runtime

@@ -3,7 +3,7 @@
 //! the pod overhead), host ports, and the node's allocatable, taints and what its pods use.
 
 use k8s_openapi::api::core::v1::{Node, Pod, Taint, Toleration};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Amounts of the resources the scheduler counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -187,6 +187,8 @@ pub struct NodeInfo {
     /// Pods nominated here by preemption, by UID: they hold their room against pods of lower
     /// priority while their victims go.
     pub nominated: Vec<(String, PodEntry)>,
+    /// The images it holds, by every name (`status.images`), with their sizes.
+    pub images: std::sync::Arc<HashMap<String, i64>>,
 }
 
 /// What a node keeps of each of its pods: what it takes, and what inter-pod affinity needs.
@@ -264,12 +266,20 @@ impl NodeInfo {
         let spec = node.spec.as_ref();
         self.taints = std::sync::Arc::new(spec.and_then(|s| s.taints.clone()).unwrap_or_default());
         self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
-        self.allocatable = node
-            .status
-            .as_ref()
+        let status = node.status.as_ref();
+        self.allocatable = status
             .and_then(|s| s.allocatable.as_ref())
             .map(Resources::from_list)
             .unwrap_or_default();
+        let images = status.and_then(|s| s.images.as_ref()).into_iter().flatten();
+        self.images = std::sync::Arc::new(
+            images
+                .flat_map(|i| {
+                    let size = i.size_bytes.unwrap_or(0);
+                    i.names.iter().flatten().map(move |n| (n.clone(), size))
+                })
+                .collect(),
+        );
     }
 
     /// Counts a pod on this node (with only what it takes: tests and resource bookkeeping).
@@ -309,6 +319,7 @@ impl NodeInfo {
             pods: BTreeMap::new(),
             anti_affinity_pods: self.anti_affinity_pods,
             nominated: Vec::new(),
+            images: std::sync::Arc::clone(&self.images),
         }
     }
 

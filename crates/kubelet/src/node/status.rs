@@ -67,13 +67,22 @@ pub struct Observed {
     pub memory_pressure: bool,
     /// The node filesystem's free share falls below the threshold.
     pub disk_pressure: bool,
+    /// The images present (names, size in bytes), largest first (`status.images`, which the
+    /// scheduler's ImageLocality reads).
+    pub images: Vec<(Vec<String>, u64)>,
 }
 
 impl Observed {
-    /// Reads memory and disk; `runtime` is the result of the CRI status check.
-    pub fn read(identity: &NodeIdentity, runtime: Result<(), String>) -> Self {
+    /// Reads memory and disk; `runtime` is the result of the CRI status check, `images` what
+    /// the runtime holds.
+    pub fn read(
+        identity: &NodeIdentity,
+        runtime: Result<(), String>,
+        images: Vec<(Vec<String>, u64)>,
+    ) -> Self {
         Self {
             runtime,
+            images,
             memory_pressure: facts::memory_available().is_some_and(|m| m < MEMORY_PRESSURE_BYTES),
             disk_pressure: facts::disk_available_fraction(&identity.data_dir)
                 .is_some_and(|f| f < DISK_PRESSURE_FRACTION),
@@ -241,6 +250,11 @@ impl NodeStatus {
                 "allocatable": self.capacity.allocatable_json(),
                 "daemonEndpoints": {"kubeletEndpoint": {"Port": self.identity.kubelet_port}},
                 "nodeInfo": self.node_info,
+                "images": observed
+                    .images
+                    .iter()
+                    .map(|(names, size)| json!({"names": names, "sizeBytes": size}))
+                    .collect::<Vec<_>>(),
             }
         });
         self.api
@@ -265,6 +279,7 @@ mod tests {
             runtime: Ok(()),
             memory_pressure: false,
             disk_pressure: false,
+            images: Vec::new(),
         }
     }
 

@@ -36,6 +36,33 @@ impl Cri {
         })
     }
 
+    /// The images the runtime holds, as a node reports them: every name (tags and digests) and
+    /// the size, largest first, at most `limit` (upstream's `nodeStatusMaxImages`, 50).
+    pub async fn node_images(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(Vec<String>, u64)>, tonic::Status> {
+        let reply = self
+            .images
+            .clone()
+            .list_images(k8s_cri::v1::ListImagesRequest { filter: None })
+            .await?
+            .into_inner();
+        let mut images: Vec<(Vec<String>, u64)> = reply
+            .images
+            .into_iter()
+            .map(|i| {
+                let mut names = i.repo_tags;
+                names.extend(i.repo_digests);
+                (names, i.size)
+            })
+            .filter(|(names, _)| !names.is_empty())
+            .collect();
+        images.sort_by(|a, b| b.1.cmp(&a.1));
+        images.truncate(limit);
+        Ok(images)
+    }
+
     /// The runtime's name and version, e.g. `("containerd", "1.6.20~ds1")`.
     pub async fn version(&self) -> Result<(String, String), tonic::Status> {
         let reply = self

@@ -2,6 +2,7 @@
 
 pub mod balanced_allocation;
 pub mod default_preemption;
+pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod node_affinity;
 pub mod node_name;
@@ -43,5 +44,6 @@ pub fn default_plugins() -> Vec<Weighted> {
         plugin(Arc::new(pod_topology_spread::PodTopologySpread), 2),
         plugin(Arc::new(inter_pod_affinity::InterPodAffinity), 2),
         plugin(Arc::new(balanced_allocation::BalancedAllocation), 1),
+        plugin(Arc::new(image_locality::ImageLocality), 1),
     ]
 }
