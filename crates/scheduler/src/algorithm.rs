@@ -49,9 +49,14 @@ pub fn prepare(
     for weighted in plugins.iter().filter(|w| w.filter) {
         let status = weighted.plugin.pre_filter(pod);
         if !status.is_success() {
-            let reasons = status.reasons().into_iter().map(|r| (r, nodes.len()));
+            // Upstream states a pre-filter's refusal once, not counted per node.
+            let reasons: Vec<String> = status.reasons().iter().map(|r| r.to_string()).collect();
             return Err(FitError {
-                message: count_message(nodes.len(), &reasons.collect()),
+                message: format!(
+                    "0/{} nodes are available: {}.",
+                    nodes.len(),
+                    reasons.join(", ")
+                ),
                 resolvable: Vec::new(),
             });
         }

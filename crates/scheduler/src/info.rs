@@ -75,6 +75,8 @@ pub struct PodInfo {
     pub ports: Vec<HostPort>,
     /// Priority (from its priority class, resolved by admission).
     pub priority: i32,
+    /// Its PersistentVolumeClaims, resolved when its turn comes (see `volumes`).
+    pub claims: Vec<crate::volumes::ClaimState>,
 }
 
 impl PodInfo {
@@ -124,6 +126,7 @@ impl PodInfo {
             key: format!("{namespace}/{name}"),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             priority: spec.priority.unwrap_or(0),
+            claims: Vec::new(),
             requests,
             ports,
             pod,

@@ -12,6 +12,7 @@ pub mod info;
 pub mod plugins;
 mod preempt;
 pub mod queue;
+pub mod volumes;
 
 use cache::Cache;
 use config::Profile;
@@ -36,6 +37,7 @@ struct Shared {
     cache: Mutex<Cache>,
     queue: Queue,
     budgets: Mutex<std::collections::BTreeMap<String, Budget>>,
+    storage: Mutex<volumes::Storage>,
 }
 
 impl Shared {
@@ -52,6 +54,12 @@ impl Shared {
 
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn storage(&self) -> std::sync::MutexGuard<'_, volumes::Storage> {
+        self.storage
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -130,13 +138,15 @@ pub async fn run(
         cache: Mutex::default(),
         queue: Queue::default(),
         budgets: Mutex::default(),
+        storage: Mutex::default(),
     });
-    let tasks = [
+    let mut tasks = vec![
         tokio::spawn(watch_nodes(Arc::clone(&shared))),
         tokio::spawn(watch_pods(Arc::clone(&shared))),
         tokio::spawn(tick(Arc::clone(&shared))),
         tokio::spawn(preempt::watch_budgets(Arc::clone(&shared))),
     ];
+    tasks.extend(volumes::watch(&shared));
     // Decisions are CPU work that holds the cache: they run on a thread of their own (upstream's
     // one scheduling goroutine), so that the runtime's workers stay free for watches, bindings
     // and, in `gantry server`, the API server itself.
@@ -268,6 +278,7 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
             _ = stop.changed() => return,
         };
         start = start.wrapping_add(1);
+        pod.claims = shared.storage().resolve(&pod.pod);
         // A nomination this scheduler made counts before the API echoes it back.
         if pod.nominated_node().is_none()
             && let Some(node) = shared.cache().nomination_of(&pod.uid)

@@ -1,0 +1,221 @@
+//! What the scheduler knows of storage: PersistentVolumeClaims, PersistentVolumes and
+//! StorageClasses, fed by watches, so that a pod's claims are resolved when its turn comes —
+//! missing, bound to a volume (whose node affinity then limits the nodes), or waiting for a
+//! binding (at once, or for the pod's node with `WaitForFirstConsumer`).
+
+use crate::Shared;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{NodeSelector, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::Api;
+use kube::runtime::{WatchStreamExt, watcher};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A pod's claim, as scheduling sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimState {
+    /// No such claim.
+    Missing(String),
+    /// The claim is being deleted.
+    Deleting(String),
+    /// Not bound, and its class binds at once: the volume controller must bind it first.
+    UnboundImmediate(String),
+    /// Not bound; its class waits for the pod's node (the provisioner follows the decision).
+    UnboundDelayed(String),
+    /// Bound to a volume that only some nodes reach (`None`: any node).
+    Bound(Option<NodeSelector>),
+}
+
+#[derive(Debug, Clone)]
+struct Claim {
+    deleting: bool,
+    volume: Option<String>,
+    class: Option<String>,
+}
+
+/// Claims, volumes and classes.
+#[derive(Debug, Default)]
+pub struct Storage {
+    claims: HashMap<String, Claim>,
+    /// Volume name → its node affinity.
+    volumes: HashMap<String, Option<NodeSelector>>,
+    /// Class name → whether it waits for the first consumer.
+    delayed: HashMap<String, bool>,
+}
+
+impl Storage {
+    /// The states of the claims `pod` mounts (none when it mounts none).
+    pub fn resolve(&self, pod: &Pod) -> Vec<ClaimState> {
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+        let volumes = pod.spec.iter().flat_map(|s| s.volumes.iter().flatten());
+        volumes
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|source| {
+                let name = source.claim_name.clone();
+                match self.claims.get(&format!("{namespace}/{name}")) {
+                    None => ClaimState::Missing(name),
+                    Some(claim) if claim.deleting => ClaimState::Deleting(name),
+                    Some(Claim {
+                        volume: Some(volume),
+                        ..
+                    }) => ClaimState::Bound(self.volumes.get(volume).cloned().flatten()),
+                    Some(claim) => {
+                        let delayed = claim
+                            .class
+                            .as_ref()
+                            .and_then(|c| self.delayed.get(c))
+                            .copied()
+                            .unwrap_or(false);
+                        if delayed {
+                            ClaimState::UnboundDelayed(name)
+                        } else {
+                            ClaimState::UnboundImmediate(name)
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+fn key<K: kube::Resource>(object: &K) -> String {
+    let meta = object.meta();
+    match &meta.namespace {
+        Some(ns) => format!("{ns}/{}", meta.name.as_deref().unwrap_or_default()),
+        None => meta.name.clone().unwrap_or_default(),
+    }
+}
+
+/// Follows one kind into the storage view with `apply` / removal by key; a change may make
+/// waiting pods schedulable.
+async fn follow<K>(shared: Arc<Shared>, apply: fn(&mut Storage, &K), remove: fn(&mut Storage, &str))
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + 'static,
+{
+    let stream = watcher(
+        Api::<K>::all(shared.client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+                apply(&mut shared.storage(), &object);
+                shared.queue.move_all();
+            }
+            Ok(watcher::Event::Delete(object)) => {
+                remove(&mut shared.storage(), &key(&object));
+                shared.queue.move_all();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "watching storage failed; retrying"),
+        }
+    }
+}
+
+/// Watches claims, volumes and classes until aborted.
+pub(crate) fn watch(shared: &Arc<Shared>) -> Vec<tokio::task::JoinHandle<()>> {
+    vec![
+        tokio::spawn(follow::<PersistentVolumeClaim>(
+            Arc::clone(shared),
+            |s, c| {
+                let spec = c.spec.as_ref();
+                s.claims.insert(
+                    key(c),
+                    Claim {
+                        deleting: c.metadata.deletion_timestamp.is_some(),
+                        volume: spec
+                            .and_then(|s| s.volume_name.clone())
+                            .filter(|v| !v.is_empty()),
+                        class: spec.and_then(|s| s.storage_class_name.clone()),
+                    },
+                );
+            },
+            |s, k| {
+                s.claims.remove(k);
+            },
+        )),
+        tokio::spawn(follow::<PersistentVolume>(
+            Arc::clone(shared),
+            |s, v| {
+                let affinity = v
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.node_affinity.as_ref())
+                    .and_then(|a| a.required.clone());
+                s.volumes.insert(key(v), affinity);
+            },
+            |s, k| {
+                s.volumes.remove(k);
+            },
+        )),
+        tokio::spawn(follow::<StorageClass>(
+            Arc::clone(shared),
+            |s, c| {
+                let delayed = c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer");
+                s.delayed.insert(key(c), delayed);
+            },
+            |s, k| {
+                s.delayed.remove(k);
+            },
+        )),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claims_resolve_to_what_scheduling_needs() {
+        let mut storage = Storage::default();
+        let claim = |volume: Option<&str>, class: Option<&str>| Claim {
+            deleting: false,
+            volume: volume.map(str::to_owned),
+            class: class.map(str::to_owned),
+        };
+        storage
+            .claims
+            .insert("d/bound".into(), claim(Some("pv1"), None));
+        storage
+            .claims
+            .insert("d/now".into(), claim(None, Some("fast")));
+        storage
+            .claims
+            .insert("d/later".into(), claim(None, Some("local")));
+        storage.delayed.insert("fast".into(), false);
+        storage.delayed.insert("local".into(), true);
+        let selector: NodeSelector = serde_json::from_value(json!({"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}]}))
+        .unwrap();
+        storage.volumes.insert("pv1".into(), Some(selector.clone()));
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "namespace": "d"},
+            "spec": {"containers": [], "volumes": [
+                {"name": "a", "persistentVolumeClaim": {"claimName": "bound"}},
+                {"name": "b", "persistentVolumeClaim": {"claimName": "now"}},
+                {"name": "c", "persistentVolumeClaim": {"claimName": "later"}},
+                {"name": "d", "persistentVolumeClaim": {"claimName": "gone"}},
+                {"name": "e", "emptyDir": {}}
+            ]}
+        }))
+        .unwrap();
+        assert_eq!(
+            storage.resolve(&pod),
+            [
+                ClaimState::Bound(Some(selector)),
+                ClaimState::UnboundImmediate("now".into()),
+                ClaimState::UnboundDelayed("later".into()),
+                ClaimState::Missing("gone".into()),
+            ]
+        );
+    }
+}
