@@ -58,7 +58,7 @@ impl Cri {
             })
             .filter(|(names, _)| !names.is_empty())
             .collect();
-        images.sort_by(|a, b| b.1.cmp(&a.1));
+        images.sort_by_key(|i| std::cmp::Reverse(i.1));
         images.truncate(limit);
         Ok(images)
     }
