@@ -63,7 +63,7 @@ def node_client():
     deadline = time.time() + 60
     while time.time() < deadline:
         nodes = core.list_node().items
-        if any(c.type == "Ready" and c.status == "True" for n in nodes for c in (n.status.conditions or [])):
+        if any(c.type == "Ready" and c.status == "True" for n in nodes for c in ((n.status and n.status.conditions) or [])):
             break
         time.sleep(0.2)
     else:

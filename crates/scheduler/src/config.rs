@@ -32,6 +32,9 @@ pub struct Profile {
     pub plugins: Vec<Weighted>,
     /// DefaultPreemption's arguments, `None` when it is disabled.
     pub preemption: Option<PreemptionArgs>,
+    /// PodTopologySpread's default constraints for pods without their own (upstream's
+    /// `System` defaults unless `defaultingType: List` names others).
+    pub default_constraints: Vec<k8s_openapi::api::core::v1::TopologySpreadConstraint>,
 }
 
 /// DefaultPreemption's arguments (how many candidate nodes are enough).
@@ -99,6 +102,7 @@ impl Profile {
             percentage_of_nodes_to_score: None,
             plugins: plugins::default_plugins(),
             preemption: Some(PreemptionArgs::default()),
+            default_constraints: plugins::pod_topology_spread::system_defaults(),
         }
     }
 }
@@ -270,6 +274,7 @@ fn profile(file: &FileProfile, global_percentage: Option<u32>) -> anyhow::Result
         })
         .collect();
     let mut preemption = Some(PreemptionArgs::default());
+    let mut default_constraints = plugins::pod_topology_spread::system_defaults();
     if let Some(sets) = &file.plugins {
         // `multiPoint` first, then the single points override it, as upstream merges them.
         let mut points: Vec<(&String, &PluginSet)> = sets.iter().collect();
@@ -290,6 +295,22 @@ fn profile(file: &FileProfile, global_percentage: Option<u32>) -> anyhow::Result
                     .filter(|s| s.weighted.plugin.name() == "NodeResourcesFit")
                 {
                     slot.weighted.plugin = std::sync::Arc::new(fit.clone());
+                }
+            }
+            "PodTopologySpread" => {
+                match config.args.get("defaultingType").and_then(|t| t.as_str()) {
+                    None | Some("System") => {}
+                    Some("List") => {
+                        let list = config
+                            .args
+                            .get("defaultConstraints")
+                            .cloned()
+                            .unwrap_or(serde_json::Value::Array(Vec::new()));
+                        default_constraints = serde_json::from_value(list).with_context(|| {
+                            format!("profile {name}: PodTopologySpread's defaultConstraints")
+                        })?;
+                    }
+                    Some(other) => bail!("profile {name}: unknown defaultingType {other:?}"),
                 }
             }
             "DefaultPreemption" => {
@@ -323,6 +344,7 @@ fn profile(file: &FileProfile, global_percentage: Option<u32>) -> anyhow::Result
             .filter(|p| *p > 0),
         plugins,
         preemption,
+        default_constraints,
     })
 }
 

@@ -77,6 +77,9 @@ pub struct PodInfo {
     pub priority: i32,
     /// Its PersistentVolumeClaims, resolved when its turn comes (see `volumes`).
     pub claims: Vec<crate::volumes::ClaimState>,
+    /// The cluster-default spread constraints that apply to it (none when it has its own, or
+    /// when nothing groups it), resolved when its turn comes (see `workloads`).
+    pub default_spread: Vec<k8s_openapi::api::core::v1::TopologySpreadConstraint>,
 }
 
 impl PodInfo {
@@ -127,6 +130,7 @@ impl PodInfo {
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             priority: spec.priority.unwrap_or(0),
             claims: Vec::new(),
+            default_spread: Vec::new(),
             requests,
             ports,
             pod,

@@ -13,6 +13,7 @@ pub mod plugins;
 mod preempt;
 pub mod queue;
 pub mod volumes;
+pub mod workloads;
 
 use cache::Cache;
 use config::Profile;
@@ -38,6 +39,7 @@ struct Shared {
     queue: Queue,
     budgets: Mutex<std::collections::BTreeMap<String, Budget>>,
     storage: Mutex<volumes::Storage>,
+    workloads: Mutex<workloads::Workloads>,
 }
 
 impl Shared {
@@ -54,6 +56,12 @@ impl Shared {
 
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn workloads(&self) -> std::sync::MutexGuard<'_, workloads::Workloads> {
+        self.workloads
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -139,6 +147,7 @@ pub async fn run(
         queue: Queue::default(),
         budgets: Mutex::default(),
         storage: Mutex::default(),
+        workloads: Mutex::default(),
     });
     let mut tasks = vec![
         tokio::spawn(watch_nodes(Arc::clone(&shared))),
@@ -147,6 +156,7 @@ pub async fn run(
         tokio::spawn(preempt::watch_budgets(Arc::clone(&shared))),
     ];
     tasks.extend(volumes::watch(&shared));
+    tasks.extend(workloads::watch(&shared));
     // Decisions are CPU work that holds the cache: they run on a thread of their own (upstream's
     // one scheduling goroutine), so that the runtime's workers stay free for watches, bindings
     // and, in `gantry server`, the API server itself.
@@ -279,6 +289,19 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
         };
         start = start.wrapping_add(1);
         pod.claims = shared.storage().resolve(&pod.pod);
+        let defaults = &shared.profile_of(&pod).0.default_constraints;
+        if !defaults.is_empty()
+            && !plugins::pod_topology_spread::has_own_constraints(&pod)
+            && let Some(selector) = shared.workloads().selector_for(&pod.pod)
+        {
+            pod.default_spread = defaults
+                .iter()
+                .map(|c| k8s_openapi::api::core::v1::TopologySpreadConstraint {
+                    label_selector: Some(selector.clone()),
+                    ..c.clone()
+                })
+                .collect();
+        }
         // A nomination this scheduler made counts before the API echoes it back.
         if pod.nominated_node().is_none()
             && let Some(node) = shared.cache().nomination_of(&pod.uid)

@@ -131,3 +131,29 @@ fn bad_files_are_refused_with_a_reason() {
     assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
     assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
 }
+
+#[test]
+fn spread_defaults_are_upstreams_unless_listed() {
+    let config = SchedulerConfig::default();
+    assert_eq!(config.profiles[0].default_constraints.len(), 2);
+    let listed = SchedulerConfig::parse(
+        "profiles:\n- pluginConfig:\n  - name: PodTopologySpread\n    args:\n      defaultingType: List\n      defaultConstraints:\n      - {maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}\n- schedulerName: none\n  pluginConfig:\n  - {name: PodTopologySpread, args: {defaultingType: List}}\n",
+    )
+    .unwrap();
+    let constraints = &listed.profiles[0].default_constraints;
+    assert_eq!(constraints.len(), 1);
+    assert_eq!(
+        (
+            constraints[0].max_skew,
+            constraints[0].topology_key.as_str()
+        ),
+        (1, "zone")
+    );
+    assert!(
+        listed
+            .profile("none")
+            .unwrap()
+            .default_constraints
+            .is_empty()
+    );
+}

@@ -5,8 +5,10 @@
 //!
 //! Domains are the values of the key among the nodes the pod could go to by its node
 //! selector and required node affinity (upstream's default `nodeAffinityPolicy: Honor`);
-//! `minDomains` counts missing domains as empty. Upstream's cluster-default constraints (for
-//! pods of Services and workload controllers) come with the controllers.
+//! `minDomains` counts missing domains as empty. A pod with no constraints of its own gets the
+//! profile's default constraints (upstream's `System` defaults: max skew 3 over hosts and 5
+//! over zones, `ScheduleAnyway`) among the pods its Services and controllers select, when any
+//! do (resolved when its turn comes, into `PodInfo::default_spread`).
 
 use crate::framework::{MAX_NODE_SCORE, Plugin, State, Status};
 use crate::info::{NodeInfo, PodInfo};
@@ -34,12 +36,42 @@ struct Counted {
     self_match: i64,
 }
 
-fn constraints(pod: &PodInfo) -> &[TopologySpreadConstraint] {
+/// Whether the pod states constraints of its own.
+pub fn has_own_constraints(pod: &PodInfo) -> bool {
     pod.pod
         .spec
         .as_ref()
         .and_then(|s| s.topology_spread_constraints.as_deref())
-        .unwrap_or_default()
+        .is_some_and(|c| !c.is_empty())
+}
+
+fn constraints(pod: &PodInfo) -> &[TopologySpreadConstraint] {
+    match pod
+        .pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.topology_spread_constraints.as_deref())
+    {
+        Some(own) if !own.is_empty() => own,
+        _ => &pod.default_spread,
+    }
+}
+
+/// Upstream's `System` default constraints (their selector comes from the pod's Services and
+/// controllers).
+pub fn system_defaults() -> Vec<TopologySpreadConstraint> {
+    [
+        ("kubernetes.io/hostname", 3),
+        ("topology.kubernetes.io/zone", 5),
+    ]
+    .into_iter()
+    .map(|(key, skew)| TopologySpreadConstraint {
+        max_skew: skew,
+        topology_key: key.to_owned(),
+        when_unsatisfiable: "ScheduleAnyway".to_owned(),
+        ..TopologySpreadConstraint::default()
+    })
+    .collect()
 }
 
 fn count(pod: &PodInfo, nodes: &[&NodeInfo]) -> Vec<Counted> {
@@ -238,5 +270,39 @@ mod tests {
             .collect();
         PodTopologySpread.normalize(&mut scores);
         assert_eq!(scores, [0, 100]);
+    }
+
+    #[test]
+    fn pods_without_constraints_spread_by_the_defaults_among_their_group() {
+        let mut nodes = [node("a", Some("z1")), node("b", Some("z1"))];
+        add(&mut nodes[0], "w1");
+        let mut incoming = PodInfo::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "w2", "namespace": "d", "uid": "w2", "labels": {"app": "web"}},
+                "spec": {"containers": []}
+            }))
+            .unwrap(),
+        );
+        let refs: Vec<&NodeInfo> = nodes.iter().collect();
+        assert!(
+            PodTopologySpread.prepare(&incoming, &refs).is_none(),
+            "nothing groups the pod: no spreading"
+        );
+        let selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector =
+            serde_json::from_value(json!({"matchLabels": {"app": "web"}})).unwrap();
+        incoming.default_spread = system_defaults()
+            .into_iter()
+            .map(|c| TopologySpreadConstraint {
+                label_selector: Some(selector.clone()),
+                ..c
+            })
+            .collect();
+        let state = PodTopologySpread.prepare(&incoming, &refs);
+        let mut scores: Vec<i64> = nodes
+            .iter()
+            .map(|n| PodTopologySpread.score_with(&state, &incoming, n))
+            .collect();
+        PodTopologySpread.normalize(&mut scores);
+        assert_eq!(scores, [0, 100], "the host without a web pod is preferred");
     }
 }
