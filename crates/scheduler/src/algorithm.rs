@@ -86,8 +86,11 @@ fn filter_nominated(
     pod: &PodInfo,
     node: &NodeInfo,
 ) -> Status {
-    if node.nominated.is_empty() {
-        return filter(plugins, states, pod, node);
+    // Upstream's two passes, without and with the nominated pods: the pod must fit both. A
+    // node refusing it already needs no second pass (pods added never make room).
+    let alone = filter(plugins, states, pod, node);
+    if node.nominated.is_empty() || !alone.is_success() {
+        return alone;
     }
     let ahead: Vec<&(String, PodEntry)> = node
         .nominated
@@ -95,7 +98,7 @@ fn filter_nominated(
         .filter(|(uid, entry)| *uid != pod.uid && entry.priority >= pod.priority)
         .collect();
     if ahead.is_empty() {
-        return filter(plugins, states, pod, node);
+        return alone;
     }
     // Only pod relations need the nominated pods themselves; otherwise what they take will do.
     if pod.has_pod_relations() || ahead.iter().any(|(_, e)| e.affinity.is_some()) {
