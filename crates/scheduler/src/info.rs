@@ -77,6 +77,8 @@ pub struct PodInfo {
     pub priority: i32,
     /// Its PersistentVolumeClaims, resolved when its turn comes (see `volumes`).
     pub claims: Vec<crate::volumes::ClaimState>,
+    /// Those of its claims (`namespace/name`) that allow one pod at a time, resolved then too.
+    pub one_pod_claims: Vec<String>,
     /// The cluster-default spread constraints that apply to it (none when it has its own, or
     /// when nothing groups it), resolved when its turn comes (see `workloads`).
     pub default_spread: Vec<k8s_openapi::api::core::v1::TopologySpreadConstraint>,
@@ -130,6 +132,7 @@ impl PodInfo {
             uid: pod.metadata.uid.clone().unwrap_or_default(),
             priority: spec.priority.unwrap_or(0),
             claims: Vec::new(),
+            one_pod_claims: Vec::new(),
             default_spread: Vec::new(),
             requests,
             ports,
@@ -219,6 +222,11 @@ pub struct PodEntry {
     pub start_time: String,
     /// Whether it is being deleted already.
     pub terminating: bool,
+    /// The claims it mounts (`namespace/name`).
+    pub claims: Vec<String>,
+    /// Its inline disks that one node cannot share (see VolumeRestrictions), with whether it
+    /// mounts them read-only.
+    pub disks: Vec<(String, bool)>,
 }
 
 impl PodEntry {
@@ -254,6 +262,8 @@ impl PodEntry {
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default(),
             terminating: pod.pod.metadata.deletion_timestamp.is_some(),
+            claims: crate::volumes::claim_keys(&pod.pod).collect(),
+            disks: crate::plugins::volume_restrictions::disks(&pod.pod),
         }
     }
 }

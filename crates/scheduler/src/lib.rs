@@ -288,7 +288,11 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
             _ = stop.changed() => return,
         };
         start = start.wrapping_add(1);
-        pod.claims = shared.storage().resolve(&pod.pod);
+        {
+            let storage = shared.storage();
+            pod.claims = storage.resolve(&pod.pod);
+            pod.one_pod_claims = storage.one_pod_claims(&pod.pod);
+        }
         let defaults = &shared.profile_of(&pod).0.default_constraints;
         if !defaults.is_empty()
             && !plugins::pod_topology_spread::has_own_constraints(&pod)

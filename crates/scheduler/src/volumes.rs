@@ -30,6 +30,8 @@ pub enum ClaimState {
 #[derive(Debug, Clone)]
 struct Claim {
     deleting: bool,
+    /// `ReadWriteOncePod`: one pod in the whole cluster at a time.
+    one_pod: bool,
     volume: Option<String>,
     class: Option<String>,
 }
@@ -45,6 +47,13 @@ pub struct Storage {
 }
 
 impl Storage {
+    /// The claims (`namespace/name`) of `pod` that only one pod may use at a time.
+    pub fn one_pod_claims(&self, pod: &Pod) -> Vec<String> {
+        claim_keys(pod)
+            .filter(|key| self.claims.get(key).is_some_and(|c| c.one_pod))
+            .collect()
+    }
+
     /// The states of the claims `pod` mounts (none when it mounts none).
     pub fn resolve(&self, pod: &Pod) -> Vec<ClaimState> {
         let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
@@ -77,6 +86,16 @@ impl Storage {
             })
             .collect()
     }
+}
+
+/// The `namespace/name` of every claim `pod` mounts.
+pub fn claim_keys(pod: &Pod) -> impl Iterator<Item = String> + '_ {
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter_map(|v| v.persistent_volume_claim.as_ref())
+        .map(move |c| format!("{namespace}/{}", c.claim_name))
 }
 
 fn key<K: kube::Resource>(object: &K) -> String {
@@ -131,6 +150,9 @@ pub(crate) fn watch(shared: &Arc<Shared>) -> Vec<tokio::task::JoinHandle<()>> {
                     key(c),
                     Claim {
                         deleting: c.metadata.deletion_timestamp.is_some(),
+                        one_pod: spec
+                            .and_then(|s| s.access_modes.as_ref())
+                            .is_some_and(|m| m.iter().any(|m| m == "ReadWriteOncePod")),
                         volume: spec
                             .and_then(|s| s.volume_name.clone())
                             .filter(|v| !v.is_empty()),
@@ -179,6 +201,7 @@ mod tests {
         let mut storage = Storage::default();
         let claim = |volume: Option<&str>, class: Option<&str>| Claim {
             deleting: false,
+            one_pod: class == Some("local"),
             volume: volume.map(str::to_owned),
             class: class.map(str::to_owned),
         };
@@ -217,5 +240,6 @@ mod tests {
                 ClaimState::Missing("gone".into()),
             ]
         );
+        assert_eq!(storage.one_pod_claims(&pod), ["d/later"]);
     }
 }

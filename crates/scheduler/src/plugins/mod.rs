@@ -12,6 +12,7 @@ pub mod node_unschedulable;
 pub mod pod_topology_spread;
 pub mod taint_toleration;
 pub mod volume_binding;
+pub mod volume_restrictions;
 
 use crate::framework::Plugin;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub fn default_plugins() -> Vec<Weighted> {
         plugin(Arc::new(taint_toleration::TaintToleration), 3),
         plugin(Arc::new(node_affinity::NodeAffinity), 2),
         plugin(Arc::new(node_ports::NodePorts), 0),
+        plugin(Arc::new(volume_restrictions::VolumeRestrictions), 0),
         plugin(Arc::new(volume_binding::VolumeBinding), 0),
         plugin(Arc::new(node_resources_fit::NodeResourcesFit::default()), 1),
         plugin(Arc::new(pod_topology_spread::PodTopologySpread), 2),
