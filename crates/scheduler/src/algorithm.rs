@@ -115,6 +115,53 @@ fn filter_nominated(
     filter(plugins, states, pod, &with)
 }
 
+/// Reserve and permit for the chosen node: every plugin's reserve, then every permit; on the
+/// first failure, what was reserved is un-reserved in reverse order and the failure returned.
+pub fn reserve_and_permit(plugins: &[Weighted], pod: &PodInfo, node: &str) -> Result<(), Status> {
+    let mut reserved = 0;
+    let mut failure = None;
+    for weighted in plugins {
+        let status = weighted.plugin.reserve(pod, node);
+        if !status.is_success() {
+            failure = Some(status);
+            break;
+        }
+        reserved += 1;
+    }
+    if failure.is_none() {
+        failure = plugins
+            .iter()
+            .map(|w| w.plugin.permit(pod, node))
+            .find(|s| !s.is_success());
+    }
+    match failure {
+        None => Ok(()),
+        Some(status) => {
+            for weighted in plugins[..reserved].iter().rev() {
+                weighted.plugin.unreserve(pod, node);
+            }
+            Err(status)
+        }
+    }
+}
+
+/// Every plugin's pre-bind, stopping at the first failure (after which all un-reserve).
+pub fn pre_bind(plugins: &[Weighted], pod: &PodInfo, node: &str) -> Result<(), Status> {
+    match plugins
+        .iter()
+        .map(|w| w.plugin.pre_bind(pod, node))
+        .find(|s| !s.is_success())
+    {
+        None => Ok(()),
+        Some(status) => {
+            for weighted in plugins.iter().rev() {
+                weighted.plugin.unreserve(pod, node);
+            }
+            Err(status)
+        }
+    }
+}
+
 /// Chooses a node for `pod` among `nodes`, starting the search at `start` (rotated between
 /// pods so that partial searches spread out). A pod nominated to a node by an earlier
 /// preemption takes it if it fits there now. Returns the node's name.
@@ -282,5 +329,60 @@ mod tests {
         assert_eq!(feasible_nodes_to_find(1000, None), 420);
         assert_eq!(feasible_nodes_to_find(5000, None), 500);
         assert_eq!(feasible_nodes_to_find(5000, Some(100)), 5000);
+    }
+
+    /// A plugin that refuses at one point and records what it was asked.
+    #[derive(Debug, Default)]
+    struct Gate {
+        refuse_permit: bool,
+        log: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl crate::framework::Plugin for Gate {
+        fn name(&self) -> &'static str {
+            "Gate"
+        }
+        fn reserve(&self, _pod: &PodInfo, node: &str) -> Status {
+            self.log.lock().unwrap().push(format!("reserve {node}"));
+            Status::Success
+        }
+        fn unreserve(&self, _pod: &PodInfo, node: &str) {
+            self.log.lock().unwrap().push(format!("unreserve {node}"));
+        }
+        fn permit(&self, _pod: &PodInfo, _node: &str) -> Status {
+            if self.refuse_permit {
+                Status::unschedulable("not permitted")
+            } else {
+                Status::Success
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_permit_unreserves_what_was_reserved() {
+        let p = pod(json!({"containers": []}));
+        let gate = std::sync::Arc::new(Gate {
+            refuse_permit: true,
+            ..Gate::default()
+        });
+        let plugins = vec![Weighted {
+            plugin: gate.clone(),
+            weight: 0,
+            filter: true,
+        }];
+        assert_eq!(
+            reserve_and_permit(&plugins, &p, "n"),
+            Err(Status::unschedulable("not permitted"))
+        );
+        assert_eq!(*gate.log.lock().unwrap(), ["reserve n", "unreserve n"]);
+        let open = std::sync::Arc::new(Gate::default());
+        let plugins = vec![Weighted {
+            plugin: open.clone(),
+            weight: 0,
+            filter: true,
+        }];
+        assert_eq!(reserve_and_permit(&plugins, &p, "n"), Ok(()));
+        assert_eq!(pre_bind(&plugins, &p, "n"), Ok(()));
+        assert_eq!(*open.log.lock().unwrap(), ["reserve n"]);
     }
 }

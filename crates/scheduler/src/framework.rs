@@ -3,9 +3,11 @@
 //! later attempt may do) from one nothing but a change to the pod can fix
 //! (`UnschedulableAndUnresolvable`) and from an error.
 //!
-//! The cycle: pre-filter (once per pod) → filter (per node) → pre-score → score (per feasible
-//! node) → normalize → pick; then reserve (the cache assumes the pod) and bind (through
-//! `pods/binding`). Plugins implement the points they need; the rest default to "no opinion".
+//! The cycle: pre-filter (once per pod) → filter (per node) → pre-score (`prepare`) → score
+//! (per feasible node) → normalize → pick; when nothing fits, post-filter (DefaultPreemption);
+//! then reserve (plugins, then the cache assumes the pod), permit, and — off the scheduling
+//! thread — pre-bind and bind (through `pods/binding`). A failure after reserve un-reserves in
+//! reverse order. Plugins implement the points they need; the rest default to "no opinion".
 
 use crate::info::{NodeInfo, PodInfo};
 
@@ -102,6 +104,24 @@ pub trait Plugin: Send + Sync + std::fmt::Debug {
 
     /// Brings raw scores into 0..=MAX_NODE_SCORE (when the plugin's raw scores are not).
     fn normalize(&self, _scores: &mut [i64]) {}
+
+    /// Sets aside what the pod will use on the chosen node before it is bound.
+    fn reserve(&self, _pod: &PodInfo, _node: &str) -> Status {
+        Status::Success
+    }
+
+    /// Undoes `reserve` when a later step fails.
+    fn unreserve(&self, _pod: &PodInfo, _node: &str) {}
+
+    /// Lets the binding go ahead, or refuses it.
+    fn permit(&self, _pod: &PodInfo, _node: &str) -> Status {
+        Status::Success
+    }
+
+    /// Prepares the binding (runs off the scheduling thread, just before it).
+    fn pre_bind(&self, _pod: &PodInfo, _node: &str) -> Status {
+        Status::Success
+    }
 }
 
 /// Scales scores so that the highest is MAX_NODE_SCORE (reversed: the lowest is), as upstream's

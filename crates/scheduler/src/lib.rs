@@ -349,8 +349,23 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
         };
         match decision {
             Ok(node) => {
-                shared.cache().assume(&pod, &node);
-                tokio::spawn(bind(Arc::clone(&shared), pod, node));
+                let plugins = &shared.profile_of(&pod).0.plugins;
+                match algorithm::reserve_and_permit(plugins, &pod, &node) {
+                    Ok(()) => {
+                        shared.cache().assume(&pod, &node);
+                        tokio::spawn(bind(Arc::clone(&shared), pod, node));
+                    }
+                    Err(status) => {
+                        shared.queue.failed(pod.clone(), true);
+                        let message = status.reasons().join(", ");
+                        tokio::spawn(report_unschedulable(
+                            Arc::clone(&shared),
+                            pod,
+                            message,
+                            None,
+                        ));
+                    }
+                }
             }
             Err((message, preemption)) => {
                 shared.queue.failed(pod.clone(), true);
@@ -381,6 +396,13 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
 
 /// Writes the decision through `pods/binding`.
 async fn bind(shared: Arc<Shared>, pod: PodInfo, node: String) {
+    let plugins = &shared.profile_of(&pod).0.plugins;
+    if let Err(status) = algorithm::pre_bind(plugins, &pod, &node) {
+        tracing::warn!(pod = %pod.key, reasons = ?status.reasons(), "pre-bind failed; retrying");
+        shared.cache().remove_pod(&pod.uid);
+        shared.queue.failed(pod, false);
+        return;
+    }
     let namespace = pod.pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.pod.metadata.name.clone().unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), &namespace);
@@ -410,6 +432,9 @@ async fn bind(shared: Arc<Shared>, pod: PodInfo, node: String) {
         }
         Err(e) => {
             tracing::warn!(pod = %pod.key, error = %e, "binding failed; retrying");
+            for weighted in plugins.iter().rev() {
+                weighted.plugin.unreserve(&pod, &node);
+            }
             shared.cache().remove_pod(&pod.uid);
             shared.queue.failed(pod, false);
         }
