@@ -1,7 +1,10 @@
 //! The scheduling queue, as upstream's: an *active* queue ordered by priority (then by when
 //! the pod arrived), a *back-off* queue for pods that just failed (1 s, doubling to 10 s), and
 //! an *unschedulable* set of pods that wait for a cluster change (a node added or changed, a
-//! pod removed) — or at most five minutes — before they are tried again.
+//! pod removed) — or at most five minutes — before they are tried again. When nothing is
+//! active, the pod whose back-off ends first is tried at once (upstream 1.33's
+//! `SchedulerPopFromBackoffQ`, on by default) — unless it backs off after an error, which it
+//! serves in full.
 
 use crate::info::PodInfo;
 use std::cmp::Ordering;
@@ -53,6 +56,8 @@ struct State {
     attempts: HashMap<String, u32>,
     /// Pods popped and not yet reported back (scheduled or failed).
     in_flight: std::collections::HashSet<String>,
+    /// Pods in back-off after an error (not an unschedulable attempt).
+    after_error: std::collections::HashSet<String>,
     seq: u64,
 }
 
@@ -65,6 +70,17 @@ impl State {
             seq: self.seq,
             pod,
         });
+    }
+
+    /// The pod in back-off after an unschedulable attempt whose back-off ends first.
+    fn take_earliest_backoff(&mut self) -> Option<PodInfo> {
+        let uid = self
+            .backoff
+            .iter()
+            .filter(|(uid, _)| !self.after_error.contains(*uid))
+            .min_by_key(|(uid, (since, _))| *since + self.backoff_for(uid))
+            .map(|(uid, _)| uid.clone())?;
+        self.backoff.remove(&uid).map(|(_, pod)| pod)
     }
 
     fn backoff_for(&self, uid: &str) -> Duration {
@@ -145,6 +161,7 @@ impl Queue {
         state.backoff.remove(uid);
         state.unschedulable.remove(uid);
         state.attempts.remove(uid);
+        state.after_error.remove(uid);
     }
 
     /// Whether the pod is waiting anywhere in the queue (or being scheduled).
@@ -164,8 +181,10 @@ impl Queue {
         *state.attempts.entry(pod.uid.clone()).or_default() += 1;
         let uid = pod.uid.clone();
         if unschedulable {
+            state.after_error.remove(&uid);
             state.unschedulable.insert(uid, (Instant::now(), pod));
         } else {
+            state.after_error.insert(uid.clone());
             state.backoff.insert(uid, (Instant::now(), pod));
         }
     }
@@ -206,6 +225,7 @@ impl Queue {
             .collect();
         let mut moved = false;
         for uid in due {
+            state.after_error.remove(&uid);
             if let Some((_, pod)) = state.backoff.remove(&uid) {
                 state.push_active(pod);
                 moved = true;
@@ -235,6 +255,10 @@ impl Queue {
                         state.in_flight.insert(entry.pod.uid.clone());
                         return entry.pod;
                     }
+                }
+                if let Some(pod) = state.take_earliest_backoff() {
+                    state.in_flight.insert(pod.uid.clone());
+                    return pod;
                 }
             }
             notified.await;
@@ -307,5 +331,29 @@ mod tests {
         queue.add(pod("gone", 0));
         queue.remove("gone");
         assert!(!queue.contains("gone"));
+    }
+
+    #[tokio::test]
+    async fn an_idle_queue_tries_backed_off_pods_at_once_but_not_after_errors() {
+        let queue = Queue::default();
+        queue.failed(pod("err", 0), false);
+        let early = tokio::time::timeout(Duration::from_millis(50), queue.pop()).await;
+        assert!(
+            early.is_err(),
+            "a pod backing off after an error waits its back-off out"
+        );
+        queue.failed(pod("unsched", 0), true);
+        queue.move_all();
+        let popped = tokio::time::timeout(Duration::from_millis(50), queue.pop()).await;
+        assert_eq!(
+            popped.unwrap().uid,
+            "unsched",
+            "nothing active: no need to wait"
+        );
+        // With work active, back-off is served.
+        queue.failed(pod("again", 0), true);
+        queue.move_all();
+        queue.add(pod("new", 0));
+        assert_eq!(queue.pop().await.uid, "new");
     }
 }
