@@ -13,23 +13,23 @@ pub mod plugins;
 mod preempt;
 pub mod queue;
 pub mod volumes;
+mod watch;
 pub mod workloads;
 
 use cache::Cache;
 use config::Profile;
 pub use config::SchedulerConfig;
-use futures::StreamExt;
 use gantry_client::events::Recorder;
 use info::PodInfo;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::{WatchStreamExt, watcher};
 use plugins::default_preemption::{self, Budget};
 use queue::Queue;
 use serde_json::json;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use watch::Seen;
 
 struct Shared {
     /// The profiles, each with the recorder its events carry its name with.
@@ -189,50 +189,30 @@ pub async fn run(
 }
 
 async fn watch_nodes(shared: Arc<Shared>) {
-    let stream = watcher(
-        Api::<Node>::all(shared.client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(watcher::Event::Apply(node) | watcher::Event::InitApply(node)) => {
-                shared.cache().set_node(&node);
-                shared.queue.move_all();
-            }
-            Ok(watcher::Event::Delete(node)) => {
-                shared
-                    .cache()
-                    .remove_node(node.metadata.name.as_deref().unwrap_or_default());
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "watching nodes failed; retrying"),
+    watch::each::<Node>(shared.client.clone(), "nodes", |seen| match seen {
+        Seen::Present(node) => {
+            shared.cache().set_node(&node);
+            shared.queue.move_all();
         }
-    }
+        Seen::Gone(node) => shared
+            .cache()
+            .remove_node(node.metadata.name.as_deref().unwrap_or_default()),
+    })
+    .await;
 }
 
 async fn watch_pods(shared: Arc<Shared>) {
-    let stream = watcher(
-        Api::<Pod>::all(shared.client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => on_pod(&shared, pod),
-            Ok(watcher::Event::Delete(pod)) => {
-                let uid = pod.metadata.uid.clone().unwrap_or_default();
-                shared.queue.remove(&uid);
-                shared.cache().remove_pod(&uid);
-                // Its resources are free: waiting pods may fit now.
-                shared.queue.move_all();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "watching pods failed; retrying"),
+    watch::each::<Pod>(shared.client.clone(), "pods", |seen| match seen {
+        Seen::Present(pod) => on_pod(&shared, pod),
+        Seen::Gone(pod) => {
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            shared.queue.remove(&uid);
+            shared.cache().remove_pod(&uid);
+            // Its resources are free: waiting pods may fit now.
+            shared.queue.move_all();
         }
-    }
+    })
+    .await;
 }
 
 fn on_pod(shared: &Shared, pod: Pod) {

@@ -7,11 +7,10 @@
 use crate::Shared;
 use crate::info::PodInfo;
 use crate::plugins::default_preemption::{Budget, Candidate};
-use futures::StreamExt;
+use crate::watch::{self, Seen};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
-use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -93,22 +92,16 @@ pub(crate) async fn execute(shared: Arc<Shared>, preemptor: PodInfo, candidate: 
 
 /// Keeps the PodDisruptionBudgets preemption weighs.
 pub(crate) async fn watch_budgets(shared: Arc<Shared>) {
-    let stream = watcher(
-        Api::<PodDisruptionBudget>::all(shared.client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        let key = |b: &PodDisruptionBudget| {
-            format!(
-                "{}/{}",
-                b.metadata.namespace.as_deref().unwrap_or_default(),
-                b.metadata.name.as_deref().unwrap_or_default()
-            )
-        };
-        match event {
-            Ok(watcher::Event::Apply(b) | watcher::Event::InitApply(b)) => {
+    let key = |b: &PodDisruptionBudget| {
+        format!(
+            "{}/{}",
+            b.metadata.namespace.as_deref().unwrap_or_default(),
+            b.metadata.name.as_deref().unwrap_or_default()
+        )
+    };
+    watch::each::<PodDisruptionBudget>(shared.client.clone(), "disruption budgets", |seen| {
+        match seen {
+            Seen::Present(b) => {
                 let budget = Budget {
                     namespace: b.metadata.namespace.clone().unwrap_or_default(),
                     selector: b.spec.as_ref().and_then(|s| s.selector.clone()),
@@ -116,11 +109,10 @@ pub(crate) async fn watch_budgets(shared: Arc<Shared>) {
                 };
                 shared.budgets().insert(key(&b), budget);
             }
-            Ok(watcher::Event::Delete(b)) => {
+            Seen::Gone(b) => {
                 shared.budgets().remove(&key(&b));
             }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, "watching disruption budgets failed; retrying"),
         }
-    }
+    })
+    .await;
 }

@@ -4,11 +4,9 @@
 //! binding (at once, or for the pod's node with `WaitForFirstConsumer`).
 
 use crate::Shared;
-use futures::StreamExt;
+use crate::watch::{self, Seen, Watched};
 use k8s_openapi::api::core::v1::{NodeSelector, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::Api;
-use kube::runtime::{WatchStreamExt, watcher};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -110,33 +108,16 @@ fn key<K: kube::Resource>(object: &K) -> String {
 /// waiting pods schedulable.
 async fn follow<K>(shared: Arc<Shared>, apply: fn(&mut Storage, &K), remove: fn(&mut Storage, &str))
 where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + 'static,
+    K: Watched,
 {
-    let stream = watcher(
-        Api::<K>::all(shared.client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        match event {
-            Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
-                apply(&mut shared.storage(), &object);
-                shared.queue.move_all();
-            }
-            Ok(watcher::Event::Delete(object)) => {
-                remove(&mut shared.storage(), &key(&object));
-                shared.queue.move_all();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(error = %e, "watching storage failed; retrying"),
+    watch::each::<K>(shared.client.clone(), "storage", |seen| {
+        match seen {
+            Seen::Present(object) => apply(&mut shared.storage(), &object),
+            Seen::Gone(object) => remove(&mut shared.storage(), &key(&object)),
         }
-    }
+        shared.queue.move_all();
+    })
+    .await;
 }
 
 /// Watches claims, volumes and classes until aborted.

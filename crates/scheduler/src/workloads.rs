@@ -5,12 +5,10 @@
 //! combined).
 
 use crate::Shared;
-use futures::StreamExt;
+use crate::watch::{self, Seen, Watched};
 use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::api::Api;
-use kube::runtime::{WatchStreamExt, watcher};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -68,35 +66,22 @@ async fn follow<K>(
     kind: &'static str,
     selector: fn(&K) -> Option<LabelSelector>,
 ) where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + 'static,
+    K: Watched,
 {
-    let stream = watcher(
-        Api::<K>::all(shared.client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(event) = stream.next().await {
-        let (object, present) = match event {
-            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => (o, true),
-            Ok(watcher::Event::Delete(o)) => (o, false),
-            Ok(_) => continue,
-            Err(e) => {
-                tracing::debug!(error = %e, kind, "watching failed; retrying");
-                continue;
+    watch::each::<K>(shared.client.clone(), kind, |seen| {
+        let (object, found) = match seen {
+            Seen::Present(o) => {
+                let found = selector(&o);
+                (o, found)
             }
+            Seen::Gone(o) => (o, None),
         };
         let meta = object.meta();
         let namespace = meta.namespace.clone().unwrap_or_default();
         let id = format!("{kind}/{}", meta.name.as_deref().unwrap_or_default());
-        let found = if present { selector(&object) } else { None };
         shared.workloads().set(&namespace, id, found);
-    }
+    })
+    .await;
 }
 
 fn labels_only(labels: Option<&BTreeMap<String, String>>) -> Option<LabelSelector> {
