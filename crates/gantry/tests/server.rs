@@ -100,8 +100,26 @@ fn poll(get: impl Fn() -> String) -> String {
     String::new()
 }
 
-const NODE: &str = "apiVersion: v1\nkind: Node\nmetadata: {name: solo}\n";
-const ALLOCATABLE: &str = r#"{"status":{"allocatable":{"cpu":"2","memory":"4Gi","pods":"10"}}}"#;
+/// Applies `objects` with a Node `solo` (an object only) given room for pods.
+fn apply_with_node(k: &common::kubectl::Kubectl, dir: &std::path::Path, objects: &str) {
+    let manifest = dir.join("objects.yaml");
+    std::fs::write(
+        &manifest,
+        format!("apiVersion: v1\nkind: Node\nmetadata: {{name: solo}}\n{objects}"),
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    let allocatable = r#"{"status":{"allocatable":{"cpu":"2","memory":"4Gi","pods":"10"}}}"#;
+    k.ok(&[
+        "patch",
+        "node",
+        "solo",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        allocatable,
+    ]);
+}
 
 /// `gantry scheduler` alone, against a control plane without one, binds a pod to a node.
 #[test]
@@ -111,22 +129,11 @@ fn a_standalone_scheduler_binds_pods() {
     let url = server_url(&server);
     let mut scheduler = start_scheduler(&url, &["--leader-elect=false"], &dir.path().join("s.log"));
     let k = common::kubectl::Kubectl::new(33, &server.kubeconfig);
-    let manifest = dir.path().join("objects.yaml");
-    std::fs::write(
-        &manifest,
-        format!("{NODE}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: c, image: busybox:1.36}}]\n"),
-    )
-    .unwrap();
-    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
-    k.ok(&[
-        "patch",
-        "node",
-        "solo",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        ALLOCATABLE,
-    ]);
+    apply_with_node(
+        &k,
+        dir.path(),
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: busybox:1.36}]\n",
+    );
     let node = poll(|| k.ok(&["get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"]));
     let _ = scheduler.kill();
     let _ = scheduler.wait();
@@ -190,27 +197,16 @@ fn schedulers_elect_one_leader_and_serve_their_profiles() {
             "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  schedulerName: {scheduler}\n  containers: [{{name: c, image: busybox:1.36}}]\n"
         )
     };
-    let manifest = dir.path().join("objects.yaml");
-    std::fs::write(
-        &manifest,
-        format!(
-            "{NODE}{}{}{}",
+    apply_with_node(
+        &k,
+        dir.path(),
+        &format!(
+            "{}{}{}",
             pod("plain", "default-scheduler"),
             pod("packed", "packer"),
             pod("foreign", "someone-else")
         ),
-    )
-    .unwrap();
-    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
-    k.ok(&[
-        "patch",
-        "node",
-        "solo",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        ALLOCATABLE,
-    ]);
+    );
     for name in ["plain", "packed"] {
         let node = poll(|| k.ok(&["get", "pod", name, "-o", "jsonpath={.spec.nodeName}"]));
         assert_eq!(node, "solo", "{name} was not scheduled");
@@ -236,8 +232,9 @@ fn schedulers_elect_one_leader_and_serve_their_profiles() {
     // The leader dies without handing the lease back: the other takes over once it expires.
     let _ = schedulers[leader].kill();
     let _ = schedulers[leader].wait();
-    std::fs::write(&manifest, pod("later", "default-scheduler")).unwrap();
-    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    let later = dir.path().join("later.yaml");
+    std::fs::write(&later, pod("later", "default-scheduler")).unwrap();
+    k.ok(&["apply", "-f", later.to_str().unwrap()]);
     let node = poll(|| k.ok(&["get", "pod", "later", "-o", "jsonpath={.spec.nodeName}"]));
     assert_eq!(node, "solo", "the surviving scheduler never took over");
     let successor = k.ok(&[
