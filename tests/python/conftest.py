@@ -60,14 +60,20 @@ def node_client():
         ]
     )
     core = client.CoreV1Api(api)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        nodes = core.list_node().items
-        if any(c.type == "Ready" and c.status == "True" for n in nodes for c in ((n.status and n.status.conditions) or [])):
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("the node never became Ready")
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            nodes = core.list_node().items
+            if any(c.type == "Ready" and c.status == "True" for n in nodes for c in ((n.status and n.status.conditions) or [])):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the node never became Ready")
+    except BaseException:
+        # A fixture that fails here never reaches its teardown: stop the server (and with it
+        # its containerd) now rather than leave it running.
+        stop_server(server)
+        raise
     yield api
     for pod in core.list_namespaced_pod("default").items:
         # Graceful: the pod lingers until its node has stopped its containers.

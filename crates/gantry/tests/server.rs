@@ -78,14 +78,32 @@ fn server_url(server: &Server) -> String {
         .unwrap()
 }
 
-fn start_scheduler(url: &str, args: &[&str], log: &std::path::Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_gantry"))
-        .args(["scheduler", "--server", url])
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+/// A `gantry scheduler` process, stopped when dropped — also when an assertion fails first.
+struct Scheduler(std::process::Child);
+
+impl Scheduler {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start_scheduler(url: &str, args: &[&str], log: &std::path::Path) -> Scheduler {
+    Scheduler(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["scheduler", "--server", url])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 /// Polls `get` until it returns something non-empty (or gives up after ~30 s).
@@ -135,8 +153,7 @@ fn a_standalone_scheduler_binds_pods() {
         "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: busybox:1.36}]\n",
     );
     let node = poll(|| k.ok(&["get", "pod", "p", "-o", "jsonpath={.spec.nodeName}"]));
-    let _ = scheduler.kill();
-    let _ = scheduler.wait();
+    scheduler.kill();
     assert_eq!(node, "solo");
     server.stop();
 }
@@ -156,7 +173,7 @@ fn schedulers_elect_one_leader_and_serve_their_profiles() {
     )
     .unwrap();
     let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
-    let mut schedulers: Vec<std::process::Child> = logs
+    let mut schedulers: Vec<Scheduler> = logs
         .iter()
         .map(|log| start_scheduler(&url, &["--config", config.to_str().unwrap()], log))
         .collect();
@@ -230,8 +247,7 @@ fn schedulers_elect_one_leader_and_serve_their_profiles() {
     );
 
     // The leader dies without handing the lease back: the other takes over once it expires.
-    let _ = schedulers[leader].kill();
-    let _ = schedulers[leader].wait();
+    schedulers[leader].kill();
     let later = dir.path().join("later.yaml");
     std::fs::write(&later, pod("later", "default-scheduler")).unwrap();
     k.ok(&["apply", "-f", later.to_str().unwrap()]);
@@ -259,9 +275,6 @@ fn schedulers_elect_one_leader_and_serve_their_profiles() {
         ]),
         "1"
     );
-    for mut s in schedulers {
-        let _ = s.kill();
-        let _ = s.wait();
-    }
+    drop(schedulers);
     server.stop();
 }
