@@ -124,6 +124,24 @@ pub trait Plugin: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Upstream's min–max normalization: the lowest score becomes 0 and the highest
+/// MAX_NODE_SCORE (reversed: the lowest is best); when all are equal, each gets `all_equal`.
+pub fn normalize_min_max(scores: &mut [i64], reverse: bool, all_equal: i64) {
+    let (min, max) = (
+        scores.iter().copied().min().unwrap_or(0),
+        scores.iter().copied().max().unwrap_or(0),
+    );
+    for score in scores.iter_mut() {
+        *score = if max == min {
+            all_equal
+        } else if reverse {
+            (max - *score) * MAX_NODE_SCORE / (max - min)
+        } else {
+            (*score - min) * MAX_NODE_SCORE / (max - min)
+        };
+    }
+}
+
 /// Scales scores so that the highest is MAX_NODE_SCORE (reversed: the lowest is), as upstream's
 /// default normalizer.
 pub fn normalize_to_max(scores: &mut [i64], reverse: bool) {

@@ -7,7 +7,7 @@
 //! existing pods' required anti-affinity forbids their domains to pods they select. Preferred
 //! terms add or subtract their weights per matching pod in the domain.
 
-use crate::framework::{MAX_NODE_SCORE, Plugin, State, Status};
+use crate::framework::{Plugin, State, Status, normalize_min_max};
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use k8s_openapi::api::core::v1::PodAffinityTerm;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -261,26 +261,17 @@ impl Plugin for InterPodAffinity {
 
     fn score_with(&self, state: &State, _pod: &PodInfo, node: &NodeInfo) -> i64 {
         prepared(state).map_or(0, |p| {
-            node.labels
+            // The preferred domains are few; the node's labels are looked up, never copied.
+            p.preferred
                 .iter()
-                .filter_map(|(k, v)| p.preferred.get(&(k.clone(), v.clone())))
+                .filter(|((key, value), _)| node.labels.get(key) == Some(value))
+                .map(|(_, weight)| *weight)
                 .sum()
         })
     }
 
     fn normalize(&self, scores: &mut [i64]) {
-        // Upstream's min-max normalization: the lowest becomes 0, the highest MAX_NODE_SCORE.
-        let (min, max) = (
-            scores.iter().copied().min().unwrap_or(0),
-            scores.iter().copied().max().unwrap_or(0),
-        );
-        for score in scores.iter_mut() {
-            *score = if max == min {
-                0
-            } else {
-                (*score - min) * MAX_NODE_SCORE / (max - min)
-            };
-        }
+        normalize_min_max(scores, false, 0);
     }
 }
 

@@ -10,7 +10,7 @@
 //! over zones, `ScheduleAnyway`) among the pods its Services and controllers select, when any
 //! do (resolved when its turn comes, into `PodInfo::default_spread`).
 
-use crate::framework::{MAX_NODE_SCORE, Plugin, State, Status};
+use crate::framework::{MAX_NODE_SCORE, Plugin, State, Status, normalize_min_max};
 use crate::info::{NodeInfo, PodInfo};
 use crate::plugins::inter_pod_affinity::selects;
 use crate::plugins::node_affinity::NodeAffinity;
@@ -172,17 +172,7 @@ impl Plugin for PodTopologySpread {
 
     fn normalize(&self, scores: &mut [i64]) {
         // Fewer matching pods in the domain is better: the emptiest gets MAX_NODE_SCORE.
-        let (min, max) = (
-            scores.iter().copied().min().unwrap_or(0),
-            scores.iter().copied().max().unwrap_or(0),
-        );
-        for score in scores.iter_mut() {
-            *score = if max == min {
-                MAX_NODE_SCORE
-            } else {
-                (max - *score) * MAX_NODE_SCORE / (max - min)
-            };
-        }
+        normalize_min_max(scores, true, MAX_NODE_SCORE);
     }
 }
 
