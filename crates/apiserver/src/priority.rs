@@ -4,7 +4,7 @@
 //! number and never look classes up. Also keeps one global default among PriorityClasses.
 
 use crate::registry::{Registry, decode, prefix};
-use crate::status::ApiError;
+use crate::status::{ApiError, Cause};
 use gantry_api::catalogue::{self, Resource};
 use gantry_store::RangeRequest;
 use serde_json::{Value, json};
@@ -119,16 +119,25 @@ impl Registry {
         Ok(())
     }
 
-    /// Refuses a second global default PriorityClass.
+    /// Refuses reserved names, values above what users may give, and a second global
+    /// default PriorityClass.
     pub(crate) async fn admit_priority_class(
         &self,
         class: &Value,
         replacing: Option<&str>,
     ) -> Result<(), ApiError> {
+        let name = crate::meta::meta_str(class, "name").unwrap_or_default();
+        if let Some(cause) = reserved(name, class.get("value").and_then(Value::as_i64)) {
+            return Err(ApiError::invalid(
+                "scheduling.k8s.io",
+                "PriorityClass",
+                name,
+                vec![cause],
+            ));
+        }
         if class.get("globalDefault").and_then(Value::as_bool) != Some(true) {
             return Ok(());
         }
-        let name = crate::meta::meta_str(class, "name").unwrap_or_default();
         let other = self
             .default_classes()
             .await?
@@ -147,6 +156,34 @@ impl Registry {
             None => Ok(()),
         }
     }
+}
+
+/// The highest value a user-defined class may have.
+const HIGHEST_USER_PRIORITY: i64 = 1_000_000_000;
+
+/// Why a class's name or value is not the user's to choose, as upstream's validation says it.
+fn reserved(name: &str, value: Option<i64>) -> Option<Cause> {
+    if name.starts_with("system-") {
+        let detail = match SYSTEM_CLASSES.iter().find(|(n, _, _)| *n == name) {
+            None => format!("{name} is not a known system priority class"),
+            Some((_, known, _)) if value != Some(*known) => {
+                format!("value of {name} PriorityClass must be {known}")
+            }
+            Some(_) => return None,
+        };
+        return Some(Cause::forbidden(
+            "metadata.name",
+            &format!(
+                "priority class names with 'system-' prefix are reserved for system use only. error: {detail}"
+            ),
+        ));
+    }
+    value.filter(|v| *v > HIGHEST_USER_PRIORITY).map(|_| {
+        Cause::forbidden(
+            "value",
+            &format!("maximum allowed value of a user defined priority is {HIGHEST_USER_PRIORITY}"),
+        )
+    })
 }
 
 /// The system classes as objects, for bootstrap.

@@ -979,6 +979,24 @@ async fn priority_admission_resolves_classes_into_numbers() {
     assert_eq!(defaulted["spec"]["priority"], 100);
     assert_eq!(defaulted["spec"]["preemptionPolicy"], "Never");
 
+    for (name, value, field) in [
+        ("system-mine", 5, "metadata.name"),
+        ("system-node-critical-2", 2_000_001_000, "metadata.name"),
+        ("huge", 2_000_000_000, "value"),
+    ] {
+        let error = f
+            .registry
+            .create(classes, None, class(name, value, false), false)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.code, error.reason),
+            (422, "Invalid"),
+            "{name}: {error}"
+        );
+        assert!(error.message.contains(field), "{name}: {error}");
+    }
+
     let mut lying = pod("lying");
     lying["spec"]["priority"] = json!(7);
     let error = f
