@@ -7,7 +7,7 @@
 use crate::framework::{Reason, State, Status};
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use crate::plugins::Weighted;
-use std::collections::BTreeMap;
+use crate::tally::Tally;
 
 /// Why a pod fits nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,14 @@ pub struct FitError {
     /// The nodes (positions in the list scheduled over) that refused the pod only for reasons
     /// a change there could fix (not `UnschedulableAndUnresolvable`): where preemption may help.
     pub resolvable: Vec<usize>,
+}
+
+/// Upstream's error when the cluster has no nodes at all.
+fn no_nodes() -> FitError {
+    FitError {
+        message: "no nodes available to schedule pods".to_owned(),
+        resolvable: Vec::new(),
+    }
 }
 
 /// Upstream's rule for how many feasible nodes are enough: all below 100 nodes; otherwise
@@ -32,20 +40,15 @@ pub fn feasible_nodes_to_find(nodes: usize, percentage: Option<u32>) -> usize {
     (nodes * percent / 100).max(100).min(nodes)
 }
 
-/// The message for a pod that fits nowhere, counting each reason over the nodes (also the
-/// form of preemption's own summary).
-pub fn count_message(total: usize, reasons: &BTreeMap<Reason, usize>) -> String {
-    let mut parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    parts.sort();
-    format!("0/{total} nodes are available: {}.", parts.join(", "))
-}
-
 /// Runs every plugin's pre-filter, then computes their per-attempt state.
 pub fn prepare(
     plugins: &[Weighted],
     pod: &PodInfo,
     nodes: &[&NodeInfo],
 ) -> Result<Vec<State>, FitError> {
+    if nodes.is_empty() {
+        return Err(no_nodes());
+    }
     for weighted in plugins.iter().filter(|w| w.filter) {
         let status = weighted.plugin.pre_filter(pod);
         if !status.is_success() {
@@ -172,51 +175,55 @@ pub fn schedule(
     start: usize,
     percentage: Option<u32>,
 ) -> Result<String, FitError> {
+    let states = prepare(plugins, pod, nodes)?;
+    schedule_with(plugins, &states, pod, nodes, start, percentage)
+}
+
+/// `schedule`, given the attempt's state from `prepare` (which preemption reuses when the pod
+/// fits nowhere).
+pub fn schedule_with(
+    plugins: &[Weighted],
+    states: &[State],
+    pod: &PodInfo,
+    nodes: &[&NodeInfo],
+    start: usize,
+    percentage: Option<u32>,
+) -> Result<String, FitError> {
     let total = nodes.len();
     if total == 0 {
-        return Err(FitError {
-            message: "no nodes available to schedule pods".to_owned(),
-            resolvable: Vec::new(),
-        });
+        return Err(no_nodes());
     }
-    let states = prepare(plugins, pod, nodes)?;
     if let Some(nominated) = pod.nominated_node()
         && let Some(node) = nodes.iter().find(|n| n.name == nominated)
-        && filter_nominated(plugins, &states, pod, node).is_success()
+        && filter_nominated(plugins, states, pod, node).is_success()
     {
         return Ok(node.name.clone());
     }
     let wanted = feasible_nodes_to_find(total, percentage);
     let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(wanted.min(total));
-    let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
+    let mut reasons = Tally::default();
     let mut resolvable = Vec::new();
     for i in 0..total {
         let at = (start + i) % total;
         let node = nodes[at];
-        match filter_nominated(plugins, &states, pod, node) {
+        match filter_nominated(plugins, states, pod, node) {
             Status::Success => {
                 feasible.push(node);
                 if feasible.len() >= wanted {
                     break;
                 }
             }
-            Status::Error(e) => *reasons.entry(Reason::Owned(e)).or_default() += 1,
+            Status::Error(e) => reasons.add(Reason::Owned(e), 1),
             Status::Unschedulable(list) => {
                 resolvable.push(at);
-                for reason in list {
-                    *reasons.entry(reason).or_default() += 1;
-                }
+                reasons.add_all(list);
             }
-            Status::UnschedulableAndUnresolvable(list) => {
-                for reason in list {
-                    *reasons.entry(reason).or_default() += 1;
-                }
-            }
+            Status::UnschedulableAndUnresolvable(list) => reasons.add_all(list),
         }
     }
     if feasible.is_empty() {
         return Err(FitError {
-            message: count_message(total, &reasons),
+            message: reasons.message(total),
             resolvable,
         });
     }
@@ -226,7 +233,7 @@ pub fn schedule(
     let mut totals = vec![0i64; feasible.len()];
     for (weighted, state) in plugins
         .iter()
-        .zip(&states)
+        .zip(states)
         .filter(|(w, _)| w.plugin.scores() && w.weight > 0)
     {
         let mut scores: Vec<i64> = feasible

@@ -15,15 +15,19 @@ use crate::info::{NodeInfo, PodInfo};
 /// costs no allocation), owned where it names something (a taint).
 pub type Reason = std::borrow::Cow<'static, str>;
 
+/// A refusal's reasons: nearly always one, kept inline (a node refusing a pod allocates
+/// nothing — a failing attempt refuses on every node).
+pub type Reasons = smallvec::SmallVec<[Reason; 1]>;
+
 /// The outcome of a plugin at one extension point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// Go on.
     Success,
     /// Not on this node now; each reason is counted in the pod's failure message.
-    Unschedulable(Vec<Reason>),
+    Unschedulable(Reasons),
     /// Not on this node whatever else changes (preemption will not help here).
-    UnschedulableAndUnresolvable(Vec<Reason>),
+    UnschedulableAndUnresolvable(Reasons),
     /// The plugin failed.
     Error(String),
 }
@@ -31,12 +35,12 @@ pub enum Status {
 impl Status {
     /// Unschedulable for one reason.
     pub fn unschedulable(reason: impl Into<Reason>) -> Self {
-        Status::Unschedulable(vec![reason.into()])
+        Status::Unschedulable(smallvec::smallvec![reason.into()])
     }
 
     /// Unschedulable and unresolvable for one reason.
     pub fn unresolvable(reason: impl Into<Reason>) -> Self {
-        Status::UnschedulableAndUnresolvable(vec![reason.into()])
+        Status::UnschedulableAndUnresolvable(smallvec::smallvec![reason.into()])
     }
 
     /// Whether scheduling may go on.
@@ -44,11 +48,20 @@ impl Status {
         matches!(self, Status::Success)
     }
 
+    /// The reasons shown to users, taken out of the status.
+    pub fn into_reasons(self) -> Reasons {
+        match self {
+            Status::Success => Reasons::new(),
+            Status::Unschedulable(r) | Status::UnschedulableAndUnresolvable(r) => r,
+            Status::Error(e) => smallvec::smallvec![Reason::Owned(e)],
+        }
+    }
+
     /// The reasons shown to users.
     pub fn reasons(&self) -> Vec<Reason> {
         match self {
             Status::Success => Vec::new(),
-            Status::Unschedulable(r) | Status::UnschedulableAndUnresolvable(r) => r.clone(),
+            Status::Unschedulable(r) | Status::UnschedulableAndUnresolvable(r) => r.to_vec(),
             Status::Error(e) => vec![Reason::Owned(e.clone())],
         }
     }

@@ -180,7 +180,7 @@ pub struct NodeInfo {
     /// Labels (shared: preemption's trial copies of a node need not copy them).
     pub labels: std::sync::Arc<BTreeMap<String, String>>,
     /// Taints (shared, as the labels).
-    pub taints: std::sync::Arc<Vec<Taint>>,
+    pub taints: std::sync::Arc<[Taint]>,
     /// `spec.unschedulable`.
     pub unschedulable: bool,
     /// What it can give to pods.
@@ -281,7 +281,11 @@ impl NodeInfo {
         self.name = node.metadata.name.clone().unwrap_or_default();
         self.labels = std::sync::Arc::new(node.metadata.labels.clone().unwrap_or_default());
         let spec = node.spec.as_ref();
-        self.taints = std::sync::Arc::new(spec.and_then(|s| s.taints.clone()).unwrap_or_default());
+        // A slice: its length sits beside the pointer, so nodes without taints cost no lookup.
+        self.taints = spec
+            .and_then(|s| s.taints.clone())
+            .unwrap_or_default()
+            .into();
         self.unschedulable = spec.and_then(|s| s.unschedulable).unwrap_or(false);
         let status = node.status.as_ref();
         self.allocatable = status

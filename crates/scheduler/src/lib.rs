@@ -12,6 +12,7 @@ pub mod info;
 pub mod plugins;
 mod preempt;
 pub mod queue;
+pub mod tally;
 pub mod volumes;
 mod watch;
 pub mod workloads;
@@ -304,26 +305,44 @@ async fn schedule_loop(shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiv
             } else {
                 start % nodes.len()
             };
-            algorithm::schedule(
-                &profile.plugins,
-                &pod,
-                &nodes,
-                first,
-                profile.percentage_of_nodes_to_score,
-            )
-            .map_err(|fit| {
+            let prepared = algorithm::prepare(&profile.plugins, &pod, &nodes);
+            let outcome = match &prepared {
+                Ok(states) => algorithm::schedule_with(
+                    &profile.plugins,
+                    states,
+                    &pod,
+                    &nodes,
+                    first,
+                    profile.percentage_of_nodes_to_score,
+                ),
+                Err(fit) => Err(fit.clone()),
+            };
+            outcome.map_err(|fit| {
                 let Some(args) = profile.preemption.filter(|_| !nodes.is_empty()) else {
                     return (fit.message, Err(String::new()));
                 };
                 let budgets: Vec<Budget> = shared.budgets().values().cloned().collect();
-                let preemption = default_preemption::preempt(
-                    &profile.plugins,
-                    &pod,
-                    &nodes,
-                    &fit,
-                    &budgets,
-                    (start, args),
-                );
+                let how = (start, args);
+                // The failed attempt's state serves preemption's trials: same pod, same nodes.
+                let preemption = match &prepared {
+                    Ok(states) => default_preemption::preempt_with(
+                        &profile.plugins,
+                        states,
+                        &pod,
+                        &nodes,
+                        &fit,
+                        &budgets,
+                        how,
+                    ),
+                    Err(_) => default_preemption::preempt(
+                        &profile.plugins,
+                        &pod,
+                        &nodes,
+                        &fit,
+                        &budgets,
+                        how,
+                    ),
+                };
                 (fit.message, preemption)
             })
         };

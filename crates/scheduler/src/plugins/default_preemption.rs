@@ -10,13 +10,13 @@
 //! violations, then the lowest-priority most important victim, then the smallest sum of
 //! priorities, then the fewest victims, then the most recently started most important victims.
 
-use crate::algorithm::{self, FitError, count_message};
+use crate::algorithm::{self, FitError};
 use crate::config::PreemptionArgs;
-use crate::framework::{Reason, State, Status};
+use crate::framework::{Reasons, State, Status};
 use crate::info::{NodeInfo, PodEntry, PodInfo};
 use crate::plugins::Weighted;
+use crate::tally::Tally;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use std::collections::BTreeMap;
 
 /// The plugin's name, as in upstream's configuration.
 pub const NAME: &str = "DefaultPreemption";
@@ -108,7 +108,7 @@ fn victims_on(
     nodes: &[&NodeInfo],
     index: usize,
     budgets: &[Budget],
-) -> Result<Candidate, Vec<Reason>> {
+) -> Result<Candidate, Reasons> {
     let node = nodes[index];
     let mut lower: Vec<(&String, &PodEntry)> = node
         .pods
@@ -116,7 +116,7 @@ fn victims_on(
         .filter(|(_, p)| p.priority < pod.priority)
         .collect();
     if lower.is_empty() {
-        return Err(vec![NO_VICTIMS.into()]);
+        return Err(smallvec::smallvec![NO_VICTIMS.into()]);
     }
     // Pod affinity and spreading look at the pods on nodes, across nodes: with them the trial
     // is a full copy of the node and state is recomputed for each trial; otherwise only what
@@ -164,7 +164,7 @@ fn victims_on(
     };
     let status = fits(&trial);
     if !status.is_success() {
-        return Err(status.reasons());
+        return Err(status.into_reasons());
     }
     lower.sort_by(|a, b| more_important(a.1, b.1));
     // Budgets are spent in importance order; a pod past its budget's allowance violates it.
@@ -252,16 +252,29 @@ pub fn preempt(
     budgets: &[Budget],
     (offset, args): (usize, PreemptionArgs),
 ) -> Result<Candidate, String> {
+    let states = algorithm::prepare(plugins, pod, nodes).map_err(|e| e.message)?;
+    preempt_with(plugins, &states, pod, nodes, fit, budgets, (offset, args))
+}
+
+/// `preempt`, given the failed attempt's state from `prepare` (computed from the same nodes).
+pub fn preempt_with(
+    plugins: &[Weighted],
+    states: &[State],
+    pod: &PodInfo,
+    nodes: &[&NodeInfo],
+    fit: &FitError,
+    budgets: &[Budget],
+    (offset, args): (usize, PreemptionArgs),
+) -> Result<Candidate, String> {
     if let Some(reason) = ineligible(pod, nodes) {
         return Err(reason.to_owned());
     }
     let total = nodes.len();
-    let mut reasons: BTreeMap<Reason, usize> = BTreeMap::new();
+    let mut reasons = Tally::default();
     let not_helpful = total.saturating_sub(fit.resolvable.len());
     if not_helpful > 0 {
-        reasons.insert(NOT_HELPFUL.into(), not_helpful);
+        reasons.add(NOT_HELPFUL.into(), not_helpful);
     }
-    let states = algorithm::prepare(plugins, pod, nodes).map_err(|e| e.message)?;
     let wanted = (total * args.min_candidate_nodes_percentage / 100)
         .max(args.min_candidate_nodes_absolute)
         .clamp(1, fit.resolvable.len().max(1));
@@ -269,7 +282,7 @@ pub fn preempt(
     let count = fit.resolvable.len();
     for i in 0..count {
         let at = fit.resolvable[(offset + i) % count];
-        match victims_on(plugins, &states, pod, nodes, at, budgets) {
+        match victims_on(plugins, states, pod, nodes, at, budgets) {
             Ok(candidate) => {
                 candidates.push(candidate);
                 if candidates.len() >= wanted {
@@ -277,16 +290,14 @@ pub fn preempt(
                 }
             }
             Err(failed) => {
-                for reason in failed {
-                    *reasons.entry(reason).or_default() += 1;
-                }
+                reasons.add_all(failed);
             }
         }
     }
     candidates
         .into_iter()
         .min_by_key(cost)
-        .ok_or_else(|| count_message(total, &reasons))
+        .ok_or_else(|| reasons.message(total))
 }
 
 #[cfg(test)]

@@ -145,7 +145,7 @@ impl Plugin for NodeResourcesFit {
     }
 
     fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let mut reasons = Vec::new();
+        let mut reasons = crate::framework::Reasons::new();
         let (want, have, free) = (&pod.requests, &node.allocatable, &node.requested);
         if have.pods > 0 && free.pods + 1 > have.pods {
             reasons.push("Too many pods".into());
@@ -224,7 +224,7 @@ mod tests {
         let big = pod(json!({"cpu": "1", "memory": "1Gi"}));
         assert_eq!(
             NodeResourcesFit::default().filter(&big, &small),
-            Status::Unschedulable(vec![
+            Status::Unschedulable(smallvec::smallvec![
                 "Insufficient cpu".into(),
                 "Insufficient memory".into()
             ])

@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn untolerated_taints_keep_the_pod_off_with_upstreams_message() {
         let node = NodeInfo {
-            taints: std::sync::Arc::new(vec![taint("dedicated", "db", "NoSchedule")]),
+            taints: std::sync::Arc::from(vec![taint("dedicated", "db", "NoSchedule")]),
             ..NodeInfo::default()
         };
         let pod =
@@ -138,7 +138,7 @@ mod tests {
             PodInfo::new(serde_json::from_value(json!({"spec": {"containers": []}})).unwrap());
         let clean = NodeInfo::default();
         let tainted = NodeInfo {
-            taints: std::sync::Arc::new(vec![taint("a", "", "PreferNoSchedule")]),
+            taints: std::sync::Arc::from(vec![taint("a", "", "PreferNoSchedule")]),
             ..NodeInfo::default()
         };
         let mut scores = [
