@@ -10,11 +10,37 @@
 
 use serde_json::{Map, Value, json};
 
+/// Upstream decodes every object into its Go type and encodes it again, so metadata lists and
+/// maps left empty (the last owner reference or finalizer patched away, labels cleared) vanish
+/// (`omitempty`); raw JSON keeps them unless told.
+fn omit_empty_metadata(root: &mut Map<String, Value>) {
+    let Some(Value::Object(metadata)) = root.get_mut("metadata") else {
+        return;
+    };
+    for field in [
+        "ownerReferences",
+        "finalizers",
+        "labels",
+        "annotations",
+        "managedFields",
+    ] {
+        let empty = match metadata.get(field) {
+            Some(Value::Array(list)) => list.is_empty(),
+            Some(Value::Object(map)) => map.is_empty(),
+            _ => false,
+        };
+        if empty {
+            metadata.remove(field);
+        }
+    }
+}
+
 /// Fills in the defaults of a `group`/`kind` object.
 pub fn apply(group: &str, kind: &str, object: &mut Value) {
     let Some(root) = object.as_object_mut() else {
         return;
     };
+    omit_empty_metadata(root);
     match (group, kind) {
         ("", "Pod") => {
             if let Some(spec) = child(root, "spec") {
@@ -355,6 +381,20 @@ mod tests {
         assert_eq!(c["ports"][0]["protocol"], "TCP");
         assert_eq!(spec["tolerations"].as_array().unwrap().len(), 2);
         assert_eq!(spec["tolerations"][0]["tolerationSeconds"], 300);
+    }
+
+    #[test]
+    fn empty_metadata_lists_and_maps_vanish_as_upstreams_omitempty() {
+        let object = defaulted(
+            "",
+            "ConfigMap",
+            json!({"metadata": {"name": "c", "ownerReferences": [], "finalizers": [], "labels": {},
+                "annotations": {"a": "b"}}}),
+        );
+        assert_eq!(
+            object["metadata"],
+            json!({"name": "c", "annotations": {"a": "b"}})
+        );
     }
 
     #[test]

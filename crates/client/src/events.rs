@@ -1,5 +1,6 @@
-//! Events a component records about pods (the kubelet's `Pulling`, `Started`, `Killing`, ...,
-//! the scheduler's `Scheduled` and `FailedScheduling`), as core/v1 Events. Recording never
+//! Events a component records about objects (the kubelet's `Pulling`, `Started`, `Killing`,
+//! ..., the scheduler's `Scheduled` and `FailedScheduling`, the controllers'
+//! `SuccessfulCreate`, ...), as core/v1 Events. Recording never
 //! blocks or fails the component's work: a lost event is logged and dropped.
 //!
 //! As upstream's event correlator, a repeat of an event (same object, container, type, reason
@@ -10,7 +11,7 @@
 //! of events (a scheduler binding thousands of pods) must not compete with the work it
 //! reports on for the API server.
 
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use std::collections::HashMap;
@@ -107,27 +108,44 @@ impl Recorder {
         }
     }
 
-    /// Records a `Normal` event about `pod` (about one of its containers when `container` is
-    /// `Some(field path)` such as `spec.containers{web}`).
-    pub fn normal(&self, pod: &Pod, field_path: Option<String>, reason: &str, message: String) {
-        self.record(pod, field_path, "Normal", reason, message);
+    /// Records a `Normal` event about `object` (about one of a pod's containers when
+    /// `field_path` is `Some(path)` such as `spec.containers{web}`).
+    pub fn normal<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        object: &K,
+        field_path: Option<String>,
+        reason: &str,
+        message: String,
+    ) {
+        self.record(object, field_path, "Normal", reason, message);
     }
 
     /// Records a `Warning` event.
-    pub fn warning(&self, pod: &Pod, field_path: Option<String>, reason: &str, message: String) {
-        self.record(pod, field_path, "Warning", reason, message);
+    pub fn warning<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        object: &K,
+        field_path: Option<String>,
+        reason: &str,
+        message: String,
+    ) {
+        self.record(object, field_path, "Warning", reason, message);
     }
 
-    fn record(
+    fn record<K: kube::Resource<DynamicType = ()>>(
         &self,
-        pod: &Pod,
+        object: &K,
         field_path: Option<String>,
         kind: &str,
         reason: &str,
         message: String,
     ) {
-        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-        let name = pod.metadata.name.clone().unwrap_or_default();
+        let meta = object.meta();
+        // Events about cluster-scoped objects live in `default`, as upstream's recorder puts them.
+        let namespace = meta
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        let name = meta.name.clone().unwrap_or_default();
         let now = gantry_api::time::rfc3339(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -137,13 +155,15 @@ impl Recorder {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let mut involved = json!({
-            "kind": "Pod",
-            "namespace": namespace,
+            "kind": K::kind(&()),
             "name": name,
-            "uid": pod.metadata.uid,
-            "apiVersion": "v1",
-            "resourceVersion": pod.metadata.resource_version,
+            "uid": meta.uid,
+            "apiVersion": K::api_version(&()),
+            "resourceVersion": meta.resource_version,
         });
+        if let Some(own) = &meta.namespace {
+            involved["namespace"] = json!(own);
+        }
         if let Some(path) = field_path {
             involved["fieldPath"] = json!(path);
         }
@@ -164,7 +184,7 @@ impl Recorder {
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         let key = format!(
             "{}/{}/{}/{}/{}",
-            pod.metadata.uid.as_deref().unwrap_or_default(),
+            meta.uid.as_deref().unwrap_or_default(),
             involved["fieldPath"].as_str().unwrap_or_default(),
             kind,
             reason,

@@ -1,6 +1,7 @@
 //! The `gantry` binary: parses flags, wires components together, installs tracing.
 
 mod agent;
+mod controller_manager;
 mod duration;
 mod scheduler;
 mod server;
@@ -25,6 +26,8 @@ enum Command {
     Agent(agent::Args),
     /// Runs the scheduler alone, for an API server elsewhere.
     Scheduler(scheduler::Args),
+    /// Runs the controller manager alone, for an API server elsewhere.
+    ControllerManager(controller_manager::Args),
 }
 
 // mimalloc instead of glibc's malloc: the API server allocates from every core at once, and
@@ -51,5 +54,6 @@ fn main() -> anyhow::Result<()> {
         Command::Apiserver(args) => runtime.block_on(server::run(args, server::Role::ApiServer)),
         Command::Agent(args) => runtime.block_on(agent::run(args)),
         Command::Scheduler(args) => runtime.block_on(scheduler::run(args)),
+        Command::ControllerManager(args) => runtime.block_on(controller_manager::run(args)),
     }
 }

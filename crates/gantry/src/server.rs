@@ -47,6 +47,9 @@ pub(crate) struct Args {
     /// server has no rival.
     #[arg(long)]
     scheduler_config: Option<std::path::PathBuf>,
+    /// Run no controller manager on this server.
+    #[arg(long)]
+    disable_controller_manager: bool,
 }
 
 /// What the process runs.
@@ -59,10 +62,7 @@ pub(crate) enum Role {
 }
 
 /// What a node does not run yet, and the issue that brings it.
-const NOT_YET: &[(&str, u32)] = &[
-    ("controller manager", 6),
-    ("service proxy, cluster DNS, pod network", 8),
-];
+const NOT_YET: &[(&str, u32)] = &[("service proxy, cluster DNS, pod network", 8)];
 
 /// How often the store tells idle watches where it is; the API server turns these into
 /// bookmarks, which upstream sends about once a minute.
@@ -164,9 +164,27 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         };
         gantry_scheduler::run(config, client, agent_finished(done_rx.clone())).await
     };
-    let ((), (), result, scheduled) = tokio::join!(compaction, serve, agent, scheduler);
+    let controllers = async {
+        if role != Role::Node || args.disable_controller_manager {
+            return Ok(());
+        }
+        let client = kube::Client::try_from(kube::Config::new(
+            format!("http://{}", local_url_host(address)).parse()?,
+        ))?;
+        // One server has no rival to elect against (as for the embedded scheduler).
+        let config = gantry_controllers::Config {
+            leader_elect: false,
+            ..gantry_controllers::Config::default()
+        };
+        gantry_controllers::run(config, client, agent_finished(done_rx.clone())).await
+    };
+    let ((), (), result, scheduled, controlled) =
+        tokio::join!(compaction, serve, agent, scheduler, controllers);
     if let Err(e) = scheduled {
         tracing::error!(error = %format!("{e:#}"), "the scheduler failed");
+    }
+    if let Err(e) = controlled {
+        tracing::error!(error = %format!("{e:#}"), "the controller manager failed");
     }
     if let Err(e) = result {
         tracing::error!(error = %format!("{e:#}"), "the node agent failed");

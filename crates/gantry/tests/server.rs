@@ -8,14 +8,15 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, poll};
 use std::process::Command;
 
 #[test]
 fn server_runs_the_embedded_store_and_says_what_is_not_built_yet() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &[]);
-    let log = server.wait_for_log("controller manager: not built yet (issue #6)");
+    let log =
+        server.wait_for_log("service proxy, cluster DNS, pod network: not built yet (issue #8)");
     assert!(log.contains("embedded store open"), "{log}");
     assert!(dir.path().join("store/store.log").exists());
     let kubeconfig = std::fs::read_to_string(&server.kubeconfig).unwrap();
@@ -104,18 +105,6 @@ fn start_scheduler(url: &str, args: &[&str], log: &std::path::Path) -> Scheduler
             .spawn()
             .unwrap(),
     )
-}
-
-/// Polls `get` until it returns something non-empty (or gives up after ~30 s).
-fn poll(get: impl Fn() -> String) -> String {
-    for _ in 0..300 {
-        let value = get();
-        if !value.is_empty() {
-            return value;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    String::new()
 }
 
 /// Applies `objects` with a Node `solo` (an object only) given room for pods.

@@ -32,11 +32,15 @@ fn forward(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
 }
 
 impl Server {
-    /// Starts `gantry server --disable-agent --disable-scheduler <args>` (the API alone, so
-    /// that nothing else writes to the objects a test looks at) with
-    /// an API server on a free loopback port and waits for its `export KUBECONFIG=` line.
+    /// Starts `gantry server --disable-agent --disable-scheduler --disable-controller-manager
+    /// <args>` (the API alone, so that nothing else writes to the objects a test looks at)
+    /// with an API server on a free loopback port and waits for its `export KUBECONFIG=` line.
     pub(crate) fn start(data_dir: &Path, args: &[&str]) -> Self {
-        let mut all = vec!["--disable-agent", "--disable-scheduler"];
+        let mut all = vec![
+            "--disable-agent",
+            "--disable-scheduler",
+            "--disable-controller-manager",
+        ];
         all.extend_from_slice(args);
         Self::start_with_agent(data_dir, &all)
     }
@@ -168,4 +172,17 @@ pub(crate) fn kill_runtime_leftovers(data_dir: &Path) {
     )) {
         kill(&["kill", "-KILL", &containerd]);
     }
+}
+
+/// Calls `get` every 100 ms, for up to 30 s, until it returns something non-empty (returned;
+/// empty if it never did).
+pub(crate) fn poll(get: impl Fn() -> String) -> String {
+    for _ in 0..300 {
+        let value = get();
+        if !value.is_empty() {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    String::new()
 }

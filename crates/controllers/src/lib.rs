@@ -1,0 +1,147 @@
+//! Gantry's controller manager: the reconcilers that move the cluster toward what its objects
+//! declare, as upstream's kube-controller-manager.
+//!
+//! Every controller has the same shape (see `runner`): shared informers (one watch per kind
+//! for all controllers) call handlers that only enqueue keys on the controller's work queue;
+//! workers reconcile one key at a time per key; expectations keep a controller from acting
+//! twice on children its informer has not seen yet. One controller manager leads at a time,
+//! through the `kube-system/kube-controller-manager` Lease.
+
+pub mod expectations;
+pub mod informer;
+pub mod pods;
+pub mod queue;
+pub mod replicaset;
+pub mod runner;
+
+use informer::Informer;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use std::future::Future;
+use std::sync::Arc;
+
+/// How the controller manager runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Take part in leader election (upstream's `--leader-elect`, on by default).
+    pub leader_elect: bool,
+    /// Lease timing (upstream's defaults: 15 s lease, 10 s renew deadline, 2 s retry).
+    pub lease: gantry_client::leader::Timing,
+    /// Workers per controller (upstream's `--concurrent-*-syncs`, 5 for ReplicaSets).
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            leader_elect: true,
+            lease: gantry_client::leader::Timing::default(),
+            workers: 5,
+        }
+    }
+}
+
+/// What every controller shares: the client, the informers, the event recorder.
+#[derive(Clone)]
+pub struct Context {
+    /// The API server.
+    pub client: kube::Client,
+    /// Every pod.
+    pub pods: Arc<Informer<Pod>>,
+    /// Every ReplicaSet.
+    pub replica_sets: Arc<Informer<ReplicaSet>>,
+    /// Events (upstream has one source per controller; `replicaset-controller` is the only one
+    /// yet).
+    pub recorder: gantry_client::events::Recorder,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    fn new(client: kube::Client) -> Self {
+        Self {
+            recorder: gantry_client::events::Recorder::new(
+                client.clone(),
+                "replicaset-controller",
+                "",
+            ),
+            client,
+            pods: Arc::default(),
+            replica_sets: Arc::default(),
+        }
+    }
+}
+
+/// The message of an API error as upstream's controllers quote it in events.
+pub(crate) fn api_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether the API said the object is not there.
+pub(crate) fn is_not_found(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 404)
+}
+
+/// Runs the controller manager until `shutdown` completes (or leadership is lost: an error,
+/// as upstream exits then).
+pub async fn run(
+    config: Config,
+    client: kube::Client,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let mut elector = config.leader_elect.then(|| {
+        gantry_client::leader::Elector::new(
+            client.clone(),
+            "kube-system",
+            "kube-controller-manager",
+            &gantry_client::leader::default_identity(),
+            config.lease,
+        )
+    });
+    futures::pin_mut!(shutdown);
+    if let Some(elector) = elector.as_mut() {
+        tracing::info!(
+            identity = elector.identity(),
+            "controller manager waiting to lead"
+        );
+        tokio::select! {
+            () = elector.acquire() => {}
+            () = &mut shutdown => return Ok(()),
+        }
+    }
+    let ctx = Context::new(client.clone());
+    let replica_sets = replicaset::ReplicaSetController::new(&ctx);
+    let mut tasks = vec![
+        tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
+    ];
+    ctx.pods.synced().await;
+    ctx.replica_sets.synced().await;
+    tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
+    tracing::info!(controllers = ?["replicaset"], "controller manager running");
+    let lost = async {
+        match elector.as_mut() {
+            Some(elector) => elector.keep().await,
+            None => std::future::pending().await,
+        }
+    };
+    let result = tokio::select! {
+        () = &mut shutdown => Ok(()),
+        () = lost => Err(anyhow::anyhow!("leader election lost")),
+    };
+    for task in tasks {
+        task.abort();
+    }
+    if let Some(elector) = elector.as_mut() {
+        elector.release().await;
+    }
+    result
+}

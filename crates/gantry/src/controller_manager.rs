@@ -1,0 +1,40 @@
+//! `gantry controller-manager`: the controllers alone, for an API server elsewhere (HA and
+//! split set-ups).
+
+/// Flags of `gantry controller-manager`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The API server's URL (plain http until the security issue brings TLS and tokens).
+    #[arg(long)]
+    server: String,
+    /// Take part in leader election through the `kube-system/kube-controller-manager` Lease,
+    /// so that several controller managers run with one active (upstream's `--leader-elect`,
+    /// on by default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    leader_elect: bool,
+    /// Lease duration, in seconds (upstream's `--leader-elect-lease-duration`, 15 s).
+    #[arg(long, default_value_t = 15)]
+    leader_elect_lease_duration: u64,
+    /// Renew deadline, in seconds (upstream's `--leader-elect-renew-deadline`, 10 s).
+    #[arg(long, default_value_t = 10)]
+    leader_elect_renew_deadline: u64,
+    /// Retry period, in seconds (upstream's `--leader-elect-retry-period`, 2 s).
+    #[arg(long, default_value_t = 2)]
+    leader_elect_retry_period: u64,
+}
+
+/// Runs the controller manager until SIGTERM or Ctrl-C.
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    let client = kube::Client::try_from(kube::Config::new(args.server.parse()?))?;
+    let seconds = std::time::Duration::from_secs;
+    let config = gantry_controllers::Config {
+        leader_elect: args.leader_elect,
+        lease: gantry_client::leader::Timing {
+            lease_duration: seconds(args.leader_elect_lease_duration),
+            renew_deadline: seconds(args.leader_elect_renew_deadline),
+            retry_period: seconds(args.leader_elect_retry_period),
+        },
+        ..gantry_controllers::Config::default()
+    };
+    gantry_controllers::run(config, client, crate::server::shutdown_signal()).await
+}

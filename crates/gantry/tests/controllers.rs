@@ -1,0 +1,191 @@
+//! The controller manager in `gantry server`, driven with kubectl: a ReplicaSet keeps its
+//! replicas (replacing a deleted pod, scaling both ways), adopts a matching orphan, releases a
+//! pod whose labels stop matching, reports its status, and records upstream's events. No
+//! node runs here: pods only need to exist (and be active) for a ReplicaSet to count them.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+mod common;
+
+use common::kubectl::Kubectl;
+use common::{Server, poll};
+
+const REPLICA_SET: &str = "apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web, tier: front}
+    spec:
+      containers:
+      - name: c
+        image: registry.invalid/web:1
+";
+
+/// The names of the pods `web` controls, sorted, space-separated.
+fn owned(k: &Kubectl) -> Vec<String> {
+    let out = k.ok(&[
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={range .items[?(@.metadata.ownerReferences[0].name==\"web\")]}{.metadata.name}{\" \"}{end}",
+    ]);
+    let mut names: Vec<String> = out.split_whitespace().map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+/// Waits until `web` controls exactly `count` pods, and returns them.
+fn wait_for_owned(k: &Kubectl, count: usize) -> Vec<String> {
+    let names = poll(|| {
+        let names = owned(k);
+        if names.len() == count {
+            names.join(" ")
+        } else {
+            String::new()
+        }
+    });
+    assert!(
+        !names.is_empty() || count == 0,
+        "web never had {count} pods: {:?}",
+        owned(k)
+    );
+    names.split_whitespace().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_replica_set_keeps_its_replicas_adopts_orphans_and_releases_strays() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_agent(dir.path(), &["--disable-agent", "--disable-scheduler"]);
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let manifest = dir.path().join("rs.yaml");
+    std::fs::write(&manifest, REPLICA_SET).unwrap();
+    k.ok(&["create", "-f", manifest.to_str().unwrap()]);
+
+    let first = wait_for_owned(&k, 3);
+    assert!(first.iter().all(|n| n.starts_with("web-")), "{first:?}");
+    let reference = k.ok(&[
+        "get",
+        "pod",
+        &first[0],
+        "-o",
+        "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].controller}/{.metadata.ownerReferences[0].blockOwnerDeletion}/{.metadata.labels.tier}",
+    ]);
+    assert_eq!(reference, "ReplicaSet/true/true/front");
+    let status = poll(|| {
+        let s = k.ok(&[
+            "get",
+            "rs",
+            "web",
+            "-o",
+            "jsonpath={.status.replicas}/{.status.fullyLabeledReplicas}/{.status.readyReplicas}/{.status.observedGeneration}",
+        ]);
+        if s == "3/3/0/1" { s } else { String::new() }
+    });
+    assert_eq!(status, "3/3/0/1", "status never settled");
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=ReplicaSet",
+    ]);
+    assert!(events.contains("SuccessfulCreate"), "{events}");
+    assert!(
+        events.contains(&format!("Created pod: {}", first[0])),
+        "{events}"
+    );
+
+    // A deleted pod is replaced.
+    k.ok(&["delete", "pod", &first[0], "--wait=false"]);
+    let replaced = poll(|| {
+        let names = owned(&k);
+        if names.len() == 3 && !names.contains(&first[0]) {
+            names.join(" ")
+        } else {
+            String::new()
+        }
+    });
+    assert!(
+        !replaced.is_empty(),
+        "no replacement for {}: {:?}",
+        first[0],
+        owned(&k)
+    );
+
+    // Scaling down deletes, and the table shows the counts.
+    k.ok(&["scale", "rs", "web", "--replicas=1"]);
+    wait_for_owned(&k, 1);
+    let table = poll(|| {
+        let t = k.ok(&["get", "rs", "web"]);
+        if t.lines().nth(1).is_some_and(|l| {
+            l.split_whitespace().nth(1) == Some("1") && l.split_whitespace().nth(2) == Some("1")
+        }) {
+            t
+        } else {
+            String::new()
+        }
+    });
+    assert!(
+        table.starts_with("NAME"),
+        "DESIRED and CURRENT never showed 1: {}",
+        k.ok(&["get", "rs", "web"])
+    );
+
+    // A matching orphan is adopted; one pod too many, the newer goes.
+    k.ok(&[
+        "run",
+        "stray",
+        "--image=registry.invalid/web:1",
+        "--labels=app=web",
+    ]);
+    let adopted = poll(|| {
+        let owner = k.ok(&[
+            "get",
+            "pod",
+            "stray",
+            "--ignore-not-found",
+            "-o",
+            "jsonpath={.metadata.ownerReferences[0].name}",
+        ]);
+        let gone = k
+            .ok(&["get", "pod", "stray", "--ignore-not-found", "-o", "name"])
+            .is_empty();
+        if owner == "web" || gone {
+            "yes".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(adopted, "yes", "the orphan was neither adopted nor removed");
+    assert_eq!(wait_for_owned(&k, 1).len(), 1);
+
+    // A pod whose labels stop matching is released, and replaced.
+    let kept = wait_for_owned(&k, 1).remove(0);
+    k.ok(&["label", "pod", &kept, "app=other", "--overwrite"]);
+    let released = poll(|| {
+        let owner = k.ok(&[
+            "get",
+            "pod",
+            &kept,
+            "-o",
+            "jsonpath={.metadata.ownerReferences}",
+        ]);
+        if owner.is_empty() {
+            "released".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(released, "released");
+    let now = wait_for_owned(&k, 1);
+    assert_ne!(now[0], kept);
+    server.stop();
+}
