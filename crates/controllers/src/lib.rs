@@ -7,6 +7,8 @@
 //! twice on children its informer has not seen yet. One controller manager leads at a time,
 //! through the `kube-system/kube-controller-manager` Lease.
 
+pub mod claim;
+pub mod deployment;
 pub mod expectations;
 pub mod informer;
 pub mod pods;
@@ -15,7 +17,7 @@ pub mod replicaset;
 pub mod runner;
 
 use informer::Informer;
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use std::future::Future;
@@ -51,9 +53,8 @@ pub struct Context {
     pub pods: Arc<Informer<Pod>>,
     /// Every ReplicaSet.
     pub replica_sets: Arc<Informer<ReplicaSet>>,
-    /// Events (upstream has one source per controller; `replicaset-controller` is the only one
-    /// yet).
-    pub recorder: gantry_client::events::Recorder,
+    /// Every Deployment.
+    pub deployments: Arc<Informer<Deployment>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -65,15 +66,17 @@ impl std::fmt::Debug for Context {
 impl Context {
     fn new(client: kube::Client) -> Self {
         Self {
-            recorder: gantry_client::events::Recorder::new(
-                client.clone(),
-                "replicaset-controller",
-                "",
-            ),
             client,
             pods: Arc::default(),
             replica_sets: Arc::default(),
+            deployments: Arc::default(),
         }
+    }
+
+    /// An event recorder for one controller (upstream records each controller's events under
+    /// its own name).
+    pub fn recorder(&self, component: &str) -> gantry_client::events::Recorder {
+        gantry_client::events::Recorder::new(self.client.clone(), component, "")
     }
 }
 
@@ -119,14 +122,18 @@ pub async fn run(
     }
     let ctx = Context::new(client.clone());
     let replica_sets = replicaset::ReplicaSetController::new(&ctx);
+    let deployments = deployment::DeploymentController::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.deployments).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
+    ctx.deployments.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
-    tracing::info!(controllers = ?["replicaset"], "controller manager running");
+    tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
+    tracing::info!(controllers = ?["replicaset", "deployment"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

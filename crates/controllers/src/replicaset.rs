@@ -26,6 +26,7 @@ const BURST: usize = 500;
 #[derive(Debug)]
 pub struct ReplicaSetController {
     ctx: Context,
+    recorder: gantry_client::events::Recorder,
     queue: Arc<WorkQueue>,
     expectations: Arc<Expectations>,
 }
@@ -86,6 +87,7 @@ impl ReplicaSetController {
         }
         Arc::new(Self {
             ctx: ctx.clone(),
+            recorder: ctx.recorder("replicaset-controller"),
             queue,
             expectations,
         })
@@ -198,7 +200,7 @@ impl Reconcile for ReplicaSetController {
             .into_iter()
             .filter(|p| pods::is_active(p))
             .collect();
-        let owned = self.claim(&set, &selector, active).await?;
+        let owned = crate::claim::claim(&self.ctx.client, &*set, &selector, active).await?;
         let mut failure = None;
         if needs_sync && set.metadata.deletion_timestamp.is_none() {
             failure = self.manage(&key, &set, &owned).await.err();
@@ -226,88 +228,11 @@ impl Reconcile for ReplicaSetController {
 }
 
 impl ReplicaSetController {
-    /// Upstream's `ClaimPods`: the set's own pods that still match, plus matching orphans it
-    /// adopts; its pods that stopped matching are released.
-    async fn claim(
-        &self,
-        set: &ReplicaSet,
-        selector: &LabelSelector,
-        active: Vec<Arc<Pod>>,
-    ) -> anyhow::Result<Vec<Arc<Pod>>> {
-        let uid = set.metadata.uid.as_deref().unwrap_or_default();
-        let deleting = set.metadata.deletion_timestamp.is_some();
-        let mut owned = Vec::new();
-        let mut may_adopt: Option<bool> = None;
-        for pod in active {
-            let matches = selector.matches(&labels_of(&pod));
-            match pods::controller_of(&pod.metadata) {
-                Some(owner) if owner.uid != uid => {}
-                Some(_) if matches || deleting => owned.push(pod),
-                Some(_) => self.release(set, &pod).await,
-                None if !matches || deleting => {}
-                None => {
-                    // Adopt only if the set, read fresh, is still this one and not leaving.
-                    if may_adopt.is_none() {
-                        may_adopt = Some(self.can_adopt(set).await?);
-                    }
-                    if may_adopt == Some(true) && self.adopt(set, &pod).await {
-                        owned.push(pod);
-                    }
-                }
-            }
-        }
-        Ok(owned)
-    }
-
-    async fn can_adopt(&self, set: &ReplicaSet) -> anyhow::Result<bool> {
-        let namespace = set.metadata.namespace.as_deref().unwrap_or_default();
-        let api: Api<ReplicaSet> = Api::namespaced(self.ctx.client.clone(), namespace);
-        let name = set.metadata.name.as_deref().unwrap_or_default();
-        let fresh = api.get_opt(name).await?;
-        Ok(fresh.is_some_and(|f| {
-            f.metadata.uid == set.metadata.uid && f.metadata.deletion_timestamp.is_none()
-        }))
-    }
-
     fn pods_api(&self, pod: &Pod) -> Api<Pod> {
         Api::namespaced(
             self.ctx.client.clone(),
             pod.metadata.namespace.as_deref().unwrap_or_default(),
         )
-    }
-
-    async fn adopt(&self, set: &ReplicaSet, pod: &Pod) -> bool {
-        let patch = json!({"metadata": {
-            "ownerReferences": [pods::controller_ref(set)],
-            "uid": pod.metadata.uid,
-        }});
-        let name = pod.metadata.name.as_deref().unwrap_or_default();
-        match self
-            .pods_api(pod)
-            .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-            .await
-        {
-            Ok(_) => true,
-            Err(e) => {
-                tracing::debug!(pod = name, error = %e, "could not adopt");
-                false
-            }
-        }
-    }
-
-    async fn release(&self, set: &ReplicaSet, pod: &Pod) {
-        let patch = json!({"metadata": {
-            "ownerReferences": [{"$patch": "delete", "uid": set.metadata.uid}],
-            "uid": pod.metadata.uid,
-        }});
-        let name = pod.metadata.name.as_deref().unwrap_or_default();
-        if let Err(e) = self
-            .pods_api(pod)
-            .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-            .await
-        {
-            tracing::debug!(pod = name, error = %e, "could not release");
-        }
     }
 
     /// Creates or deletes pods toward `spec.replicas`.
@@ -351,7 +276,7 @@ impl ReplicaSetController {
                 match result {
                     Ok(created) => {
                         let created_name = created.metadata.name.unwrap_or_default();
-                        self.ctx.recorder.normal(
+                        self.recorder.normal(
                             set,
                             None,
                             "SuccessfulCreate",
@@ -361,7 +286,7 @@ impl ReplicaSetController {
                     Err(e) => {
                         // This creation will never be seen.
                         self.expectations.creation_observed(key);
-                        self.ctx.recorder.warning(
+                        self.recorder.warning(
                             set,
                             None,
                             "FailedCreate",
@@ -423,7 +348,7 @@ impl ReplicaSetController {
         for (pod, result) in results {
             let name = pod.metadata.name.as_deref().unwrap_or_default();
             match result {
-                Ok(_) => self.ctx.recorder.normal(
+                Ok(_) => self.recorder.normal(
                     set,
                     None,
                     "SuccessfulDelete",
@@ -433,7 +358,7 @@ impl ReplicaSetController {
                     let uid = pod.metadata.uid.as_deref().unwrap_or_default();
                     self.expectations.deletion_observed(key, uid);
                     if !crate::is_not_found(&e) {
-                        self.ctx.recorder.warning(
+                        self.recorder.warning(
                             set,
                             None,
                             "FailedDelete",

@@ -15,65 +15,14 @@ mod common;
 
 use common::Server;
 use common::kubectl::Kubectl;
+use common::node::{client, images, start_node};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
-
-/// The test images, built once per run by the repository's own script.
-fn images() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-images");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/images");
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .arg(&dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scripts/images failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        dir
-    })
-}
-
-fn start_node(dir: &Path, name: &str, bridge: &str, cidr: &str) -> Server {
-    let images = images().to_str().unwrap().to_owned();
-    let mut server = Server::start_with_agent(
-        dir,
-        &[
-            "--node-name",
-            name,
-            "--cni-bridge",
-            bridge,
-            "--pod-cidr",
-            cidr,
-            "--images-dir",
-            &images,
-            "--kubelet-port",
-            "0",
-        ],
-    );
-    server.wait_for_log("node running");
-    server
-}
-
-async fn client(server: &Server) -> kube::Client {
-    let config = kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::read_from(&server.kubeconfig).unwrap(),
-        &kube::config::KubeConfigOptions::default(),
-    )
-    .await
-    .unwrap();
-    kube::Client::try_from(config).unwrap()
-}
 
 /// Polls the pod until `done` holds for its JSON (up to `secs`); shows the pod on failure.
 async fn wait_pod(

@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a different part")]
 
 pub(crate) mod kubectl;
+pub(crate) mod node;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

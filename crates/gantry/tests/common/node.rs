@@ -1,0 +1,65 @@
+//! A real node for the tests that need one: the images `scripts/images` builds, and `gantry
+//! server` with its own containerd, CNI bridge and pod range.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+use super::Server;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The test images, built once per run by the repository's own script.
+pub(crate) fn images() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("node-images");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/images");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/images failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+}
+
+/// Starts `gantry server` with its node agent on `bridge`/`cidr` (unique per test, since tests
+/// run at once), and waits until the node runs.
+pub(crate) fn start_node(dir: &Path, name: &str, bridge: &str, cidr: &str) -> Server {
+    let images = images().to_str().unwrap().to_owned();
+    let mut server = Server::start_with_agent(
+        dir,
+        &[
+            "--node-name",
+            name,
+            "--cni-bridge",
+            bridge,
+            "--pod-cidr",
+            cidr,
+            "--images-dir",
+            &images,
+            "--kubelet-port",
+            "0",
+        ],
+    );
+    server.wait_for_log("node running");
+    server
+}
+
+/// A kube-rs client through the server's admin kubeconfig.
+pub(crate) async fn client(server: &Server) -> kube::Client {
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&server.kubeconfig).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    kube::Client::try_from(config).unwrap()
+}

@@ -1,0 +1,264 @@
+//! Deployments end to end on a real node, driven by kubectl 1.33 as a user would: create,
+//! scale, a rolling update that never drops below the wanted availability with
+//! `maxUnavailable=0`, history, undo, pause and resume, and a rollout that cannot finish
+//! stopping at its progress deadline while the old pods keep serving.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+mod common;
+
+use common::kubectl::Kubectl;
+use common::node::start_node;
+use common::poll;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+fn jsonpath(k: &Kubectl, what: &[&str], path: &str) -> String {
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    let path = format!("jsonpath={path}");
+    args.extend_from_slice(&["-o", &path]);
+    k.ok(&args)
+}
+
+fn rollout_status(k: &Kubectl) -> String {
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=120s"])
+}
+
+/// The names of the deployment's ReplicaSets with their replica counts, sorted.
+fn replica_sets(k: &Kubectl) -> Vec<String> {
+    let out = jsonpath(
+        k,
+        &["rs", "-l", "app=web"],
+        "{range .items[*]}{.metadata.name}={.spec.replicas}{\" \"}{end}",
+    );
+    let mut sets: Vec<String> = out.split_whitespace().map(str::to_owned).collect();
+    sets.sort();
+    sets
+}
+
+#[test]
+fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-9", "gte2e9", "10.42.111.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+
+    k.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=busybox:1.36",
+        "--replicas=2",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    let done = rollout_status(&k);
+    assert!(
+        done.contains("deployment \"web\" successfully rolled out"),
+        "{done}"
+    );
+    let sets = replica_sets(&k);
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert!(
+        sets[0].starts_with("web-") && sets[0].ends_with("=2"),
+        "{sets:?}"
+    );
+    let status = jsonpath(
+        &k,
+        &["deploy", "web"],
+        "{.status.replicas}/{.status.updatedReplicas}/{.status.readyReplicas}/{.status.availableReplicas}",
+    );
+    assert_eq!(status, "2/2/2/2");
+    let conditions = jsonpath(
+        &k,
+        &["deploy", "web"],
+        "{range .status.conditions[*]}{.type}={.status}/{.reason};{end}",
+    );
+    assert!(
+        conditions.contains("Available=True/MinimumReplicasAvailable"),
+        "{conditions}"
+    );
+    assert!(
+        conditions.contains("Progressing=True/NewReplicaSetAvailable"),
+        "{conditions}"
+    );
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=Deployment",
+    ]);
+    assert!(events.contains("ScalingReplicaSet"), "{events}");
+    assert!(events.contains("Scaled up replica set web-"), "{events}");
+
+    // Scaling up and down.
+    k.ok(&["scale", "deployment", "web", "--replicas=3"]);
+    rollout_status(&k);
+    assert_eq!(
+        jsonpath(&k, &["deploy", "web"], "{.status.availableReplicas}"),
+        "3"
+    );
+    k.ok(&["scale", "deployment", "web", "--replicas=2"]);
+    let two = poll(|| {
+        let s = jsonpath(
+            &k,
+            &["deploy", "web"],
+            "{.status.replicas}/{.status.availableReplicas}",
+        );
+        if s == "2/2" { s } else { String::new() }
+    });
+    assert_eq!(two, "2/2", "never back to 2");
+
+    // A rolling update with maxUnavailable=0: availability never drops below 2.
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"strategy":{"rollingUpdate":{"maxUnavailable":0,"maxSurge":1}}}}"#,
+    ]);
+    let lowest = Arc::new(AtomicI64::new(i64::MAX));
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (lowest, stop) = (Arc::clone(&lowest), Arc::clone(&stop));
+        let k = Kubectl::new(33, &server.kubeconfig);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let available = jsonpath(&k, &["deploy", "web"], "{.status.availableReplicas}");
+                if let Ok(n) = available.parse::<i64>() {
+                    lowest.fetch_min(n, Ordering::Relaxed);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
+    k.ok(&[
+        "set",
+        "image",
+        "deployment/web",
+        "busybox=docker.io/library/busybox:1.36",
+    ]);
+    let done = rollout_status(&k);
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+    assert!(done.contains("successfully rolled out"), "{done}");
+    assert_eq!(
+        lowest.load(Ordering::Relaxed),
+        2,
+        "availability dropped during the rollout"
+    );
+    let sets = replica_sets(&k);
+    assert_eq!(sets.len(), 2, "{sets:?}");
+    assert!(
+        sets.iter().any(|s| s.ends_with("=0")) && sets.iter().any(|s| s.ends_with("=2")),
+        "{sets:?}"
+    );
+
+    // History and undo.
+    let history = k.ok(&["rollout", "history", "deployment/web"]);
+    assert!(
+        history.contains("REVISION")
+            && history.lines().any(|l| l.starts_with('1'))
+            && history.lines().any(|l| l.starts_with('2')),
+        "{history}"
+    );
+    k.ok(&["rollout", "undo", "deployment/web"]);
+    rollout_status(&k);
+    assert_eq!(
+        jsonpath(
+            &k,
+            &["deploy", "web"],
+            "{.spec.template.spec.containers[0].image}"
+        ),
+        "busybox:1.36"
+    );
+    assert_eq!(
+        jsonpath(
+            &k,
+            &["deploy", "web"],
+            "{.metadata.annotations.deployment\\.kubernetes\\.io/revision}"
+        ),
+        "3"
+    );
+    let history = k.ok(&["rollout", "history", "deployment/web"]);
+    assert!(
+        history.lines().any(|l| l.starts_with('3')) && !history.lines().any(|l| l.starts_with('1')),
+        "revision 1 came back as 3: {history}"
+    );
+
+    // Paused: a template change waits; resumed, it rolls.
+    k.ok(&["rollout", "pause", "deployment/web"]);
+    k.ok(&[
+        "set",
+        "image",
+        "deployment/web",
+        "busybox=docker.io/library/busybox:1.36",
+    ]);
+    let paused = poll(|| {
+        let s = jsonpath(
+            &k,
+            &["deploy", "web"],
+            "{.status.observedGeneration}={.metadata.generation} {range .status.conditions[?(@.type==\"Progressing\")]}{.reason}{end}",
+        );
+        let (generations, reason) = s.split_once(' ').unwrap_or_default();
+        let (seen, current) = generations.split_once('=').unwrap_or_default();
+        if seen == current && reason == "DeploymentPaused" {
+            s
+        } else {
+            String::new()
+        }
+    });
+    assert!(!paused.is_empty(), "the pause was never observed");
+    assert_eq!(replica_sets(&k).len(), 2, "no new set while paused");
+    k.ok(&["rollout", "resume", "deployment/web"]);
+    rollout_status(&k);
+    assert_eq!(
+        jsonpath(
+            &k,
+            &["deploy", "web"],
+            "{.metadata.annotations.deployment\\.kubernetes\\.io/revision}"
+        ),
+        "4"
+    );
+
+    // An image that never pulls: the rollout stops at its deadline, the old pods serve on.
+    k.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        r#"{"spec":{"progressDeadlineSeconds":10}}"#,
+    ]);
+    k.ok(&[
+        "set",
+        "image",
+        "deployment/web",
+        "busybox=127.0.0.1:1/missing:1",
+    ]);
+    let out = k.run(&["rollout", "status", "deployment/web", "--timeout=120s"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the rollout cannot succeed");
+    assert!(
+        err.contains("deployment \"web\" exceeded its progress deadline"),
+        "{err}"
+    );
+    let conditions = jsonpath(
+        &k,
+        &["deploy", "web"],
+        "{range .status.conditions[*]}{.type}={.status}/{.reason};{end}",
+    );
+    assert!(
+        conditions.contains("Progressing=False/ProgressDeadlineExceeded"),
+        "{conditions}"
+    );
+    assert_eq!(
+        jsonpath(&k, &["deploy", "web"], "{.status.availableReplicas}"),
+        "2",
+        "the old pods keep serving"
+    );
+    server.stop();
+}
