@@ -9,7 +9,9 @@
 
 pub mod claim;
 pub mod deployment;
+pub mod discovery;
 pub mod expectations;
+pub mod gc;
 pub mod informer;
 pub mod pods;
 pub mod queue;
@@ -133,7 +135,13 @@ pub async fn run(
     ctx.deployments.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
-    tracing::info!(controllers = ?["replicaset", "deployment"], "controller manager running");
+    let collector = gc::GarbageCollector::new(client.clone());
+    let (graph_synced, synced) = tokio::sync::oneshot::channel();
+    tasks.push(tokio::spawn(Arc::clone(&collector).watch(graph_synced)));
+    // The collector acts only on a full graph (an owner not yet listed is not a gone one).
+    let _ = synced.await;
+    tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
+    tracing::info!(controllers = ?["replicaset", "deployment", "garbagecollector"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

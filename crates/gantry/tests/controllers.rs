@@ -1,7 +1,9 @@
 //! The controller manager in `gantry server`, driven with kubectl: a ReplicaSet keeps its
 //! replicas (replacing a deleted pod, scaling both ways), adopts a matching orphan, releases a
-//! pod whose labels stop matching, reports its status, and records upstream's events. No
-//! node runs here: pods only need to exist (and be active) for a ReplicaSet to count them.
+//! pod whose labels stop matching, reports its status, and records upstream's events; the
+//! garbage collector deletes dependents in the background or the foreground, leaves them with
+//! `--cascade=orphan`, and removes objects whose owner is gone. No node runs here: pods only
+//! need to exist (and be active) for the controllers to count them.
 
 #![allow(
     clippy::unwrap_used,
@@ -187,5 +189,143 @@ fn a_replica_set_keeps_its_replicas_adopts_orphans_and_releases_strays() {
     assert_eq!(released, "released");
     let now = wait_for_owned(&k, 1);
     assert_ne!(now[0], kept);
+    server.stop();
+}
+
+/// Names of `kind` objects labelled `app=<app>`, space-separated.
+fn names(k: &Kubectl, kind: &str, app: &str) -> String {
+    let selector = format!("app={app}");
+    k.ok(&[
+        "get",
+        kind,
+        "-l",
+        &selector,
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ])
+}
+
+/// Creates Deployment `name` (2 replicas) and waits for its ReplicaSet and pods.
+fn deployment_with_children(k: &Kubectl, name: &str) {
+    k.ok(&[
+        "create",
+        "deployment",
+        name,
+        "--image=registry.invalid/web:1",
+        "--replicas=2",
+    ]);
+    let pods = poll(|| {
+        let pods = names(k, "pods", name);
+        if pods.split_whitespace().count() == 2 {
+            pods
+        } else {
+            String::new()
+        }
+    });
+    assert!(!pods.is_empty(), "{name} never had 2 pods");
+    assert_eq!(names(k, "rs", name).split_whitespace().count(), 1);
+}
+
+#[test]
+fn the_garbage_collector_deletes_in_background_and_foreground_and_orphans_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_agent(dir.path(), &["--disable-agent", "--disable-scheduler"]);
+    let k = Kubectl::new(33, &server.kubeconfig);
+
+    // Background (kubectl's default): the Deployment goes at once, its children after.
+    deployment_with_children(&k, "bg");
+    k.ok(&["delete", "deployment", "bg"]);
+    let gone = poll(|| {
+        let left = format!("{}{}", names(&k, "rs", "bg"), names(&k, "pods", "bg"));
+        if left.is_empty() {
+            "gone".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(
+        gone,
+        "gone",
+        "children left: {} {}",
+        names(&k, "rs", "bg"),
+        names(&k, "pods", "bg")
+    );
+
+    // Orphan: the children stay, without their reference to the Deployment.
+    deployment_with_children(&k, "orph");
+    k.ok(&["delete", "deployment", "orph", "--cascade=orphan"]);
+    let deleted = poll(|| {
+        let d = k.ok(&[
+            "get",
+            "deployment",
+            "orph",
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ]);
+        if d.is_empty() {
+            "yes".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(deleted, "yes", "the orphaning Deployment never went");
+    let set = names(&k, "rs", "orph");
+    assert_eq!(set.split_whitespace().count(), 1, "the ReplicaSet stays");
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "rs",
+            &set,
+            "-o",
+            "jsonpath={.metadata.ownerReferences}"
+        ]),
+        ""
+    );
+    assert_eq!(
+        names(&k, "pods", "orph").split_whitespace().count(),
+        2,
+        "its pods stay"
+    );
+
+    // Foreground: the Deployment waits, marked, until its children are gone.
+    deployment_with_children(&k, "fg");
+    k.ok(&[
+        "delete",
+        "deployment",
+        "fg",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
+    let last_seen = poll(|| {
+        let d = k.ok(&[
+            "get",
+            "deployment",
+            "fg",
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ]);
+        let children = format!("{}{}", names(&k, "rs", "fg"), names(&k, "pods", "fg"));
+        if d.is_empty() {
+            format!("deployment gone; children then: [{children}]")
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(last_seen, "deployment gone; children then: []");
+
+    // A dangling owner reference: the dependent is collected.
+    let file = dir.path().join("dangling.yaml");
+    std::fs::write(&file, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leftover\n  labels: {app: leftover}\n  ownerReferences:\n  - {apiVersion: v1, kind: ConfigMap, name: ghost, uid: 00000000-0000-4000-8000-000000000000}\n").unwrap();
+    k.ok(&["create", "-f", file.to_str().unwrap()]);
+    let collected = poll(|| {
+        if names(&k, "configmaps", "leftover").is_empty() {
+            "collected".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(collected, "collected");
     server.stop();
 }
