@@ -4,9 +4,8 @@
 //! `SetDefaults_*` functions of `pkg/apis/{core,apps,batch,...}/v1`, plus the two admission
 //! plugins every cluster runs on pods (ServiceAccount, DefaultTolerationSeconds).
 //!
-//! Not yet: the namespace strategy's `kubernetes` entry in `spec.finalizers` — it arrives with
-//! the namespace controller (issue #6), since without that controller nothing would ever remove
-//! it and namespace deletion would hang.
+//! The namespace strategy's `kubernetes` entry in `spec.finalizers` is added on create only
+//! (by the registry), since upstream lets it be removed over the namespace's life.
 
 use serde_json::{Map, Value, json};
 

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod expectations;
 pub mod gc;
 pub mod informer;
+pub mod namespace;
 pub mod pods;
 pub mod queue;
 pub mod replicaset;
@@ -20,7 +21,7 @@ pub mod runner;
 
 use informer::Informer;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::Api;
 use std::future::Future;
 use std::sync::Arc;
@@ -57,6 +58,8 @@ pub struct Context {
     pub replica_sets: Arc<Informer<ReplicaSet>>,
     /// Every Deployment.
     pub deployments: Arc<Informer<Deployment>>,
+    /// Every namespace.
+    pub namespaces: Arc<Informer<Namespace>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -72,6 +75,7 @@ impl Context {
             pods: Arc::default(),
             replica_sets: Arc::default(),
             deployments: Arc::default(),
+            namespaces: Arc::default(),
         }
     }
 
@@ -125,23 +129,28 @@ pub async fn run(
     let ctx = Context::new(client.clone());
     let replica_sets = replicaset::ReplicaSetController::new(&ctx);
     let deployments = deployment::DeploymentController::new(&ctx);
+    let namespaces = namespace::NamespaceController::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.deployments).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.namespaces).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
     ctx.deployments.synced().await;
+    ctx.namespaces.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
+    // Upstream's `--concurrent-namespace-syncs` default.
+    tasks.push(tokio::spawn(runner::run(namespaces, 10)));
     let collector = gc::GarbageCollector::new(client.clone());
     let (graph_synced, synced) = tokio::sync::oneshot::channel();
     tasks.push(tokio::spawn(Arc::clone(&collector).watch(graph_synced)));
     // The collector acts only on a full graph (an owner not yet listed is not a gone one).
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
-    tracing::info!(controllers = ?["replicaset", "deployment", "garbagecollector"], "controller manager running");
+    tracing::info!(controllers = ?["replicaset", "deployment", "garbagecollector", "namespace"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

@@ -329,3 +329,112 @@ fn the_garbage_collector_deletes_in_background_and_foreground_and_orphans_on_req
     assert_eq!(collected, "collected");
     server.stop();
 }
+
+#[test]
+fn deleting_a_namespace_empties_it_reports_what_holds_it_and_then_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_agent(dir.path(), &["--disable-agent", "--disable-scheduler"]);
+    let k = Kubectl::new(33, &server.kubeconfig);
+    k.ok(&["create", "namespace", "doomed"]);
+    assert_eq!(
+        k.ok(&["get", "ns", "doomed", "-o", "jsonpath={.spec.finalizers}"]),
+        r#"["kubernetes"]"#
+    );
+    k.ok(&[
+        "-n",
+        "doomed",
+        "create",
+        "configmap",
+        "plain",
+        "--from-literal=a=b",
+    ]);
+    k.ok(&[
+        "-n",
+        "doomed",
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "--from-literal=a=b",
+    ]);
+    k.ok(&[
+        "-n",
+        "doomed",
+        "create",
+        "deployment",
+        "web",
+        "--image=registry.invalid/web:1",
+        "--replicas=2",
+    ]);
+    k.ok(&[
+        "-n",
+        "doomed",
+        "create",
+        "service",
+        "clusterip",
+        "web",
+        "--tcp=80:80",
+    ]);
+    let file = dir.path().join("held.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  namespace: doomed\n  finalizers: [example.com/hold]\n",
+    )
+    .unwrap();
+    k.ok(&["create", "-f", file.to_str().unwrap()]);
+    let pods = poll(|| k.ok(&["-n", "doomed", "get", "pods", "-o", "name"]));
+    assert!(!pods.is_empty(), "the deployment's pods never appeared");
+
+    k.ok(&["delete", "namespace", "doomed", "--wait=false"]);
+    // Everything else goes; the held ConfigMap keeps the namespace, and the status says so.
+    let held = poll(|| {
+        let c = k.ok(&["get", "ns", "doomed", "-o", "jsonpath={.status.phase} {range .status.conditions[?(@.type==\"NamespaceFinalizersRemaining\")]}{.status}: {.message}{end}"]);
+        if c.contains("True") { c } else { String::new() }
+    });
+    assert_eq!(
+        held,
+        "Terminating True: Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"
+    );
+    let left = poll(|| {
+        let all = k.ok(&[
+            "-n",
+            "doomed",
+            "get",
+            "pods,deployments,replicasets,services,secrets,configmaps",
+            "-o",
+            "name",
+        ]);
+        if all.trim() == "configmap/held" {
+            all
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(
+        left.trim(),
+        "configmap/held",
+        "everything but the held ConfigMap goes"
+    );
+
+    // Released, the namespace goes too.
+    k.ok(&[
+        "-n",
+        "doomed",
+        "patch",
+        "configmap",
+        "held",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    let gone = poll(|| {
+        let ns = k.ok(&["get", "ns", "doomed", "--ignore-not-found", "-o", "name"]);
+        if ns.is_empty() {
+            "gone".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(gone, "gone");
+    server.stop();
+}

@@ -209,6 +209,31 @@ fn is_namespace(resource: &Resource) -> bool {
 }
 
 /// A namespace's `spec.finalizers` (the namespace controller's, not `metadata.finalizers`).
+/// Upstream's namespace strategy on create: `kubernetes` is always among `spec.finalizers`, so
+/// that a deleted namespace waits for the namespace controller to empty it.
+fn require_kubernetes_finalizer(object: &mut Value) {
+    let Some(root) = object.as_object_mut() else {
+        return;
+    };
+    let spec = root.entry("spec").or_insert_with(|| json!({}));
+    if !spec.is_object() {
+        *spec = json!({});
+    }
+    let finalizers = spec
+        .as_object_mut()
+        .map(|s| s.entry("finalizers").or_insert_with(|| json!([])));
+    if let Some(list) = finalizers {
+        if !list.is_array() {
+            *list = json!([]);
+        }
+        if let Some(items) = list.as_array_mut()
+            && !items.iter().any(|f| f == "kubernetes")
+        {
+            items.push(json!("kubernetes"));
+        }
+    }
+}
+
 fn spec_finalizers(object: &Value) -> Vec<Value> {
     object
         .pointer("/spec/finalizers")
@@ -298,6 +323,9 @@ impl Registry {
         check_type(resource, &mut object)?;
         check_namespace(resource, &mut object, namespace)?;
         crate::defaulting::apply(resource.group, resource.kind, &mut object);
+        if is_namespace(resource) {
+            require_kubernetes_finalizer(&mut object);
+        }
         if resource_version(&object)?.is_some() {
             return Err(ApiError::bad_request(
                 "resourceVersion should not be set on objects to be created",
@@ -510,6 +538,18 @@ impl Registry {
                 ));
             }
             let mut new = merge_update(&strategy, &old, body, subresource);
+            // Only the namespace controller (through `finalize`) changes a namespace's
+            // `spec.finalizers`, as upstream's namespace strategy keeps them on updates.
+            if is_namespace(resource) && subresource != Some("finalize") {
+                match old.pointer("/spec/finalizers") {
+                    Some(kept) => new["spec"]["finalizers"] = kept.clone(),
+                    None => {
+                        if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                            spec.remove("finalizers");
+                        }
+                    }
+                }
+            }
             crate::defaulting::apply(resource.group, resource.kind, &mut new);
             if is_service(resource) && subresource.is_none() {
                 allocator::prepare_service(&self.ranges, &mut new, Some(&old))?;
