@@ -14,6 +14,7 @@ pub mod discovery;
 pub mod fields;
 pub mod handler;
 pub mod immutable;
+pub mod job;
 pub mod meta;
 pub mod node_proxy;
 pub mod openapi;

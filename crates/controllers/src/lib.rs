@@ -8,20 +8,24 @@
 //! through the `kube-system/kube-controller-manager` Lease.
 
 pub mod claim;
+pub mod daemonset;
 pub mod deployment;
 pub mod discovery;
 pub mod expectations;
 pub mod gc;
 pub mod informer;
+pub mod job;
 pub mod namespace;
 pub mod pods;
 pub mod queue;
 pub mod replicaset;
 pub mod runner;
+pub mod serviceaccount;
 
 use informer::Informer;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use kube::api::Api;
 use std::future::Future;
 use std::sync::Arc;
@@ -60,6 +64,14 @@ pub struct Context {
     pub deployments: Arc<Informer<Deployment>>,
     /// Every namespace.
     pub namespaces: Arc<Informer<Namespace>>,
+    /// Every ServiceAccount.
+    pub service_accounts: Arc<Informer<ServiceAccount>>,
+    /// Every node.
+    pub nodes: Arc<Informer<Node>>,
+    /// Every DaemonSet.
+    pub daemon_sets: Arc<Informer<DaemonSet>>,
+    /// Every Job.
+    pub jobs: Arc<Informer<Job>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -76,6 +88,10 @@ impl Context {
             replica_sets: Arc::default(),
             deployments: Arc::default(),
             namespaces: Arc::default(),
+            service_accounts: Arc::default(),
+            nodes: Arc::default(),
+            daemon_sets: Arc::default(),
+            jobs: Arc::default(),
         }
     }
 
@@ -130,27 +146,44 @@ pub async fn run(
     let replica_sets = replicaset::ReplicaSetController::new(&ctx);
     let deployments = deployment::DeploymentController::new(&ctx);
     let namespaces = namespace::NamespaceController::new(&ctx);
+    let service_accounts = serviceaccount::ServiceAccountController::new(&ctx);
+    let daemon_sets = daemonset::DaemonSetController::new(&ctx);
+    let jobs = job::JobController::new(&ctx);
+    let ttl = job::ttl::TtlController::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.deployments).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.namespaces).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.service_accounts).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.nodes).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.daemon_sets).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.jobs).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
     ctx.deployments.synced().await;
     ctx.namespaces.synced().await;
+    ctx.service_accounts.synced().await;
+    ctx.nodes.synced().await;
+    ctx.daemon_sets.synced().await;
+    ctx.jobs.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
     // Upstream's `--concurrent-namespace-syncs` default.
     tasks.push(tokio::spawn(runner::run(namespaces, 10)));
+    tasks.push(tokio::spawn(runner::run(service_accounts, 1)));
+    // Upstream's `--concurrent-daemonset-syncs` default.
+    tasks.push(tokio::spawn(runner::run(daemon_sets, 2)));
+    tasks.push(tokio::spawn(runner::run(jobs, config.workers)));
+    tasks.push(tokio::spawn(runner::run(ttl, 1)));
     let collector = gc::GarbageCollector::new(client.clone());
     let (graph_synced, synced) = tokio::sync::oneshot::channel();
     tasks.push(tokio::spawn(Arc::clone(&collector).watch(graph_synced)));
     // The collector acts only on a full graph (an owner not yet listed is not a gone one).
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
-    tracing::info!(controllers = ?["replicaset", "deployment", "garbagecollector", "namespace"], "controller manager running");
+    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

@@ -392,6 +392,9 @@ impl Registry {
             if is_service(resource) {
                 allocator::prepare_service(&self.ranges, &mut candidate, None)?;
             }
+            if (resource.group, resource.kind) == ("batch", "Job") {
+                crate::job::generate_selector(&mut candidate);
+            }
             validate(&strategy, &candidate)?;
             if dry_run {
                 return Ok(candidate);

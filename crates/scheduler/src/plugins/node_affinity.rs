@@ -4,44 +4,15 @@
 
 use crate::framework::{Plugin, Status, normalize_to_max};
 use crate::info::{NodeInfo, PodInfo};
-use k8s_openapi::api::core::v1::{NodeSelectorRequirement, NodeSelectorTerm};
+use k8s_openapi::api::core::v1::NodeSelectorTerm;
 
 /// Upstream's message.
 pub const REASON: &str = "node(s) didn't match Pod's node affinity/selector";
 
-fn requirement_matches(requirement: &NodeSelectorRequirement, value: Option<&str>) -> bool {
-    let values = requirement.values.as_deref().unwrap_or_default();
-    let number = |s: &str| s.parse::<i64>().ok();
-    match requirement.operator.as_str() {
-        "In" => value.is_some_and(|v| values.iter().any(|x| x == v)),
-        "NotIn" => value.is_none_or(|v| !values.iter().any(|x| x == v)),
-        "Exists" => value.is_some(),
-        "DoesNotExist" => value.is_none(),
-        "Gt" => {
-            matches!((value.and_then(number), values.first().and_then(|x| number(x))), (Some(v), Some(x)) if v > x)
-        }
-        "Lt" => {
-            matches!((value.and_then(number), values.first().and_then(|x| number(x))), (Some(v), Some(x)) if v < x)
-        }
-        _ => false,
-    }
-}
-
 /// Whether `node` satisfies one node selector term (an empty term matches nothing, as
 /// upstream).
 pub fn term_matches(term: &NodeSelectorTerm, node: &NodeInfo) -> bool {
-    let expressions = term.match_expressions.as_deref().unwrap_or_default();
-    let fields = term.match_fields.as_deref().unwrap_or_default();
-    if expressions.is_empty() && fields.is_empty() {
-        return false;
-    }
-    expressions
-        .iter()
-        .all(|r| requirement_matches(r, node.labels.get(&r.key).map(String::as_str)))
-        && fields.iter().all(|r| {
-            let value = (r.key == "metadata.name").then_some(node.name.as_str());
-            requirement_matches(r, value)
-        })
+    gantry_client::predicates::term_matches(term, &node.labels, &node.name)
 }
 
 /// The plugin.
@@ -148,20 +119,6 @@ mod tests {
                 .filter(&required, &node("c", json!({"zone": "z3"})))
                 .is_success()
         );
-    }
-
-    #[test]
-    fn operators_follow_upstream() {
-        let requirement = |op: &str, values: &[&str]| NodeSelectorRequirement {
-            key: "k".into(),
-            operator: op.into(),
-            values: Some(values.iter().map(|v| (*v).to_owned()).collect()),
-        };
-        assert!(requirement_matches(&requirement("NotIn", &["a"]), None));
-        assert!(requirement_matches(&requirement("Gt", &["5"]), Some("7")));
-        assert!(!requirement_matches(&requirement("Lt", &["5"]), Some("7")));
-        assert!(requirement_matches(&requirement("DoesNotExist", &[]), None));
-        assert!(!requirement_matches(&requirement("Exists", &[]), None));
     }
 
     #[test]

@@ -147,7 +147,8 @@ impl Plugin for NodeResourcesFit {
     fn filter(&self, pod: &PodInfo, node: &NodeInfo) -> Status {
         let mut reasons = crate::framework::Reasons::new();
         let (want, have, free) = (&pod.requests, &node.allocatable, &node.requested);
-        if have.pods > 0 && free.pods + 1 > have.pods {
+        // A node that reports no room for pods (no status yet) takes none, as upstream.
+        if free.pods + 1 > have.pods {
             reasons.push("Too many pods".into());
         }
         if want.milli_cpu > 0 && have.milli_cpu - free.milli_cpu < want.milli_cpu {

@@ -4,26 +4,9 @@
 
 use crate::framework::{Plugin, Status, normalize_to_max};
 use crate::info::{NodeInfo, PodInfo};
-use k8s_openapi::api::core::v1::{Taint, Toleration};
+use k8s_openapi::api::core::v1::Toleration;
 
-/// Whether `toleration` tolerates `taint`, as upstream decides: the effects match (an empty
-/// effect matches all), and either the operator is `Exists` with a matching or empty key, or
-/// the operator is `Equal` (the default) with the same key and value.
-pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    let effect = toleration.effect.as_deref().unwrap_or("");
-    if !effect.is_empty() && effect != taint.effect {
-        return false;
-    }
-    let key = toleration.key.as_deref().unwrap_or("");
-    match toleration.operator.as_deref().unwrap_or("Equal") {
-        "Exists" => key.is_empty() || key == taint.key,
-        "Equal" => {
-            key == taint.key
-                && toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
-        }
-        _ => false,
-    }
-}
+pub use gantry_client::predicates::tolerates;
 
 /// The plugin.
 #[derive(Debug, Clone, Copy, Default)]
@@ -79,6 +62,7 @@ impl Plugin for TaintToleration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::core::v1::Taint;
     use serde_json::json;
 
     fn taint(key: &str, value: &str, effect: &str) -> Taint {
@@ -88,32 +72,6 @@ mod tests {
             effect: effect.into(),
             time_added: None,
         }
-    }
-
-    fn toleration(value: serde_json::Value) -> Toleration {
-        serde_json::from_value(value).unwrap()
-    }
-
-    #[test]
-    fn tolerations_match_as_upstream_documents() {
-        let t = taint("gpu", "yes", "NoSchedule");
-        assert!(tolerates(
-            &toleration(json!({"key": "gpu", "value": "yes"})),
-            &t
-        ));
-        assert!(!tolerates(
-            &toleration(json!({"key": "gpu", "value": "no"})),
-            &t
-        ));
-        assert!(tolerates(
-            &toleration(json!({"key": "gpu", "operator": "Exists"})),
-            &t
-        ));
-        assert!(tolerates(&toleration(json!({"operator": "Exists"})), &t));
-        assert!(!tolerates(
-            &toleration(json!({"key": "gpu", "operator": "Exists", "effect": "NoExecute"})),
-            &t
-        ));
     }
 
     #[test]
