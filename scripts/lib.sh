@@ -16,11 +16,11 @@ require_root() {
 # content; docker-registry (with apache2-utils' htpasswd) is the local registry the pull tests
 # use; etcd-server is the external store (tests and HA);
 # protobuf-compiler builds the etcd client's gRPC code; python3-venv holds the Python client
-# for its end-to-end tests.
+# for its end-to-end tests; tzdata gives CronJobs their `timeZone`s.
 PACKAGES=(
   ca-certificates build-essential pkg-config protobuf-compiler python3 python3-venv
   containerd runc containernetworking-plugins iptables busybox-static etcd-server
-  docker-registry apache2-utils
+  docker-registry apache2-utils tzdata
 )
 
 install_packages() {

@@ -8,6 +8,7 @@
 //! through the `kube-system/kube-controller-manager` Lease.
 
 pub mod claim;
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod discovery;
@@ -24,7 +25,7 @@ pub mod serviceaccount;
 
 use informer::Informer;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
 use kube::api::Api;
 use std::future::Future;
@@ -72,6 +73,8 @@ pub struct Context {
     pub daemon_sets: Arc<Informer<DaemonSet>>,
     /// Every Job.
     pub jobs: Arc<Informer<Job>>,
+    /// Every CronJob.
+    pub cron_jobs: Arc<Informer<CronJob>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -92,6 +95,7 @@ impl Context {
             nodes: Arc::default(),
             daemon_sets: Arc::default(),
             jobs: Arc::default(),
+            cron_jobs: Arc::default(),
         }
     }
 
@@ -150,6 +154,7 @@ pub async fn run(
     let daemon_sets = daemonset::DaemonSetController::new(&ctx);
     let jobs = job::JobController::new(&ctx);
     let ttl = job::ttl::TtlController::new(&ctx);
+    let cron_jobs = cronjob::CronJobController::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
@@ -159,6 +164,7 @@ pub async fn run(
         tokio::spawn(Arc::clone(&ctx.nodes).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.daemon_sets).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.jobs).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.cron_jobs).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
@@ -168,6 +174,7 @@ pub async fn run(
     ctx.nodes.synced().await;
     ctx.daemon_sets.synced().await;
     ctx.jobs.synced().await;
+    ctx.cron_jobs.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
     // Upstream's `--concurrent-namespace-syncs` default.
@@ -177,13 +184,14 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(daemon_sets, 2)));
     tasks.push(tokio::spawn(runner::run(jobs, config.workers)));
     tasks.push(tokio::spawn(runner::run(ttl, 1)));
+    tasks.push(tokio::spawn(runner::run(cron_jobs, config.workers)));
     let collector = gc::GarbageCollector::new(client.clone());
     let (graph_synced, synced) = tokio::sync::oneshot::channel();
     tasks.push(tokio::spawn(Arc::clone(&collector).watch(graph_synced)));
     // The collector acts only on a full graph (an owner not yet listed is not a gone one).
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
-    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
+    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

@@ -178,7 +178,13 @@ pub(crate) fn kill_runtime_leftovers(data_dir: &Path) {
 /// Calls `get` every 100 ms, for up to 30 s, until it returns something non-empty (returned;
 /// empty if it never did).
 pub(crate) fn poll(get: impl Fn() -> String) -> String {
-    for _ in 0..300 {
+    poll_for(Duration::from_secs(30), get)
+}
+
+/// `poll`, for up to `limit`.
+pub(crate) fn poll_for(limit: Duration, get: impl Fn() -> String) -> String {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
         let value = get();
         if !value.is_empty() {
             return value;
