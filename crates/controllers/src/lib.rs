@@ -12,6 +12,7 @@ pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod discovery;
+pub mod endpoints;
 pub mod expectations;
 pub mod gc;
 pub mod informer;
@@ -26,7 +27,8 @@ pub mod serviceaccount;
 use informer::Informer;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service, ServiceAccount};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use std::future::Future;
 use std::sync::Arc;
@@ -75,6 +77,12 @@ pub struct Context {
     pub jobs: Arc<Informer<Job>>,
     /// Every CronJob.
     pub cron_jobs: Arc<Informer<CronJob>>,
+    /// Every Service.
+    pub services: Arc<Informer<Service>>,
+    /// Every EndpointSlice.
+    pub endpoint_slices: Arc<Informer<EndpointSlice>>,
+    /// Every Endpoints object.
+    pub endpoints: Arc<Informer<Endpoints>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -96,6 +104,9 @@ impl Context {
             daemon_sets: Arc::default(),
             jobs: Arc::default(),
             cron_jobs: Arc::default(),
+            services: Arc::default(),
+            endpoint_slices: Arc::default(),
+            endpoints: Arc::default(),
         }
     }
 
@@ -155,6 +166,7 @@ pub async fn run(
     let jobs = job::JobController::new(&ctx);
     let ttl = job::ttl::TtlController::new(&ctx);
     let cron_jobs = cronjob::CronJobController::new(&ctx);
+    let endpoints = endpoints::EndpointsController::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
@@ -165,6 +177,9 @@ pub async fn run(
         tokio::spawn(Arc::clone(&ctx.daemon_sets).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.jobs).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.cron_jobs).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.services).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.endpoint_slices).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.endpoints).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
@@ -175,6 +190,9 @@ pub async fn run(
     ctx.daemon_sets.synced().await;
     ctx.jobs.synced().await;
     ctx.cron_jobs.synced().await;
+    ctx.services.synced().await;
+    ctx.endpoint_slices.synced().await;
+    ctx.endpoints.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
     // Upstream's `--concurrent-namespace-syncs` default.
@@ -185,13 +203,14 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(jobs, config.workers)));
     tasks.push(tokio::spawn(runner::run(ttl, 1)));
     tasks.push(tokio::spawn(runner::run(cron_jobs, config.workers)));
+    tasks.push(tokio::spawn(runner::run(endpoints, config.workers)));
     let collector = gc::GarbageCollector::new(client.clone());
     let (graph_synced, synced) = tokio::sync::oneshot::channel();
     tasks.push(tokio::spawn(Arc::clone(&collector).watch(graph_synced)));
     // The collector acts only on a full graph (an owner not yet listed is not a gone one).
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
-    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
+    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

@@ -262,3 +262,92 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
     );
     server.stop();
 }
+
+#[test]
+fn a_service_gets_endpoint_slices_and_endpoints_from_its_ready_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-13", "gte2e13", "10.42.115.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let manifest = dir.path().join("web.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: c
+        image: busybox:1.36
+        command: [httpd, -f, -p, '8080']
+        ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: web, port: 80, targetPort: http}]
+",
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
+    rollout_status(&k);
+    let slice = |k: &Kubectl| {
+        jsonpath(
+            k,
+            &["endpointslices", "-l", "kubernetes.io/service-name=web"],
+            "{range .items[*]}{.metadata.labels.endpointslice\\.kubernetes\\.io/managed-by}|{.ports[0].name}:{.ports[0].port}|{range .endpoints[*]}{.conditions.ready}@{.nodeName};{end}{end}",
+        )
+    };
+    let two = poll(|| {
+        let s = slice(&k);
+        if s.ends_with("true@e2e-node-13;true@e2e-node-13;") {
+            s
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(
+        two,
+        "endpointslice-controller.k8s.io|web:8080|true@e2e-node-13;true@e2e-node-13;",
+        "{}",
+        slice(&k)
+    );
+    let ips = jsonpath(&k, &["endpoints", "web"], "{.subsets[0].addresses[*].ip}");
+    let pod_ips = jsonpath(&k, &["pods", "-l", "app=web"], "{.items[*].status.podIP}");
+    let (mut a, mut b): (Vec<&str>, Vec<&str>) = (
+        ips.split_whitespace().collect(),
+        pod_ips.split_whitespace().collect(),
+    );
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b, "the Endpoints object lists the pods' IPs");
+    // The slice's addresses answer.
+    let ip = a[0];
+    let mut stream = std::net::TcpStream::connect((ip, 8080)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    std::io::Write::write_all(&mut stream, b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
+    assert!(reply.starts_with("HTTP/1."), "{reply}");
+
+    k.ok(&["scale", "deployment", "web", "--replicas=1"]);
+    let one = poll(|| {
+        let n = jsonpath(&k, &["endpoints", "web"], "{.subsets[0].addresses[*].ip}");
+        if n.split_whitespace().count() == 1 {
+            n
+        } else {
+            String::new()
+        }
+    });
+    assert!(!one.is_empty(), "the removed pod left the Endpoints");
+    server.stop();
+}
