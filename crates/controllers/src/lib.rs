@@ -18,6 +18,7 @@ pub mod gc;
 pub mod informer;
 pub mod job;
 pub mod namespace;
+pub mod nodes;
 pub mod pods;
 pub mod queue;
 pub mod replicaset;
@@ -27,11 +28,13 @@ pub mod serviceaccount;
 use informer::Informer;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// How the controller manager runs.
 #[derive(Debug, Clone)]
@@ -42,6 +45,9 @@ pub struct Config {
     pub lease: gantry_client::leader::Timing,
     /// Workers per controller (upstream's `--concurrent-*-syncs`, 5 for ReplicaSets).
     pub workers: usize,
+    /// How long a node may stay silent before it is `Unknown` (upstream's
+    /// `--node-monitor-grace-period`, 40 s).
+    pub node_monitor_grace_period: Duration,
 }
 
 impl Default for Config {
@@ -50,6 +56,7 @@ impl Default for Config {
             leader_elect: true,
             lease: gantry_client::leader::Timing::default(),
             workers: 5,
+            node_monitor_grace_period: Duration::from_secs(40),
         }
     }
 }
@@ -83,6 +90,8 @@ pub struct Context {
     pub endpoint_slices: Arc<Informer<EndpointSlice>>,
     /// Every Endpoints object.
     pub endpoints: Arc<Informer<Endpoints>>,
+    /// The nodes' Leases (namespace `kube-node-lease`).
+    pub leases: Arc<Informer<Lease>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -107,6 +116,7 @@ impl Context {
             services: Arc::default(),
             endpoint_slices: Arc::default(),
             endpoints: Arc::default(),
+            leases: Arc::default(),
         }
     }
 
@@ -167,6 +177,7 @@ pub async fn run(
     let ttl = job::ttl::TtlController::new(&ctx);
     let cron_jobs = cronjob::CronJobController::new(&ctx);
     let endpoints = endpoints::EndpointsController::new(&ctx);
+    let eviction = nodes::eviction::TaintEviction::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
@@ -180,6 +191,9 @@ pub async fn run(
         tokio::spawn(Arc::clone(&ctx.services).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.endpoint_slices).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.endpoints).run(Api::all(client.clone()))),
+        tokio::spawn(
+            Arc::clone(&ctx.leases).run(Api::namespaced(client.clone(), "kube-node-lease")),
+        ),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
@@ -193,6 +207,7 @@ pub async fn run(
     ctx.services.synced().await;
     ctx.endpoint_slices.synced().await;
     ctx.endpoints.synced().await;
+    ctx.leases.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
     // Upstream's `--concurrent-namespace-syncs` default.
@@ -204,13 +219,26 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(ttl, 1)));
     tasks.push(tokio::spawn(runner::run(cron_jobs, config.workers)));
     tasks.push(tokio::spawn(runner::run(endpoints, config.workers)));
+    tasks.push(tokio::spawn(runner::run(eviction, config.workers)));
+    // Upstream checks every 5 s; a short grace period (tests) is checked more often.
+    let grace = config.node_monitor_grace_period;
+    let period = (grace / 4).clamp(Duration::from_millis(500), Duration::from_secs(5));
+    tasks.push(tokio::spawn(nodes::lifecycle::run(
+        ctx.clone(),
+        grace,
+        period,
+    )));
+    tasks.push(tokio::spawn(nodes::podgc::run(
+        ctx.clone(),
+        Duration::from_secs(20),
+    )));
     let collector = gc::GarbageCollector::new(client.clone());
     let (graph_synced, synced) = tokio::sync::oneshot::channel();
     tasks.push(tokio::spawn(Arc::clone(&collector).watch(graph_synced)));
     // The collector acts only on a full graph (an owner not yet listed is not a gone one).
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
-    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
+    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

@@ -21,6 +21,10 @@ pub(crate) struct Args {
     /// Retry period, in seconds (upstream's `--leader-elect-retry-period`, 2 s).
     #[arg(long, default_value_t = 2)]
     leader_elect_retry_period: u64,
+    /// How long a node may go without a heartbeat before it is `Unknown` and tainted
+    /// (upstream's `--node-monitor-grace-period`).
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
+    node_monitor_grace_period: std::time::Duration,
 }
 
 /// Runs the controller manager until SIGTERM or Ctrl-C.
@@ -34,6 +38,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             renew_deadline: seconds(args.leader_elect_renew_deadline),
             retry_period: seconds(args.leader_elect_retry_period),
         },
+        node_monitor_grace_period: args.node_monitor_grace_period,
         ..gantry_controllers::Config::default()
     };
     gantry_controllers::run(config, client, crate::server::shutdown_signal()).await

@@ -50,6 +50,10 @@ pub(crate) struct Args {
     /// Run no controller manager on this server.
     #[arg(long)]
     disable_controller_manager: bool,
+    /// How long a node may go without a heartbeat before the controller manager marks it
+    /// `Unknown` and taints it (upstream's `--node-monitor-grace-period`).
+    #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
+    node_monitor_grace_period: Duration,
 }
 
 /// What the process runs.
@@ -174,6 +178,7 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         // One server has no rival to elect against (as for the embedded scheduler).
         let config = gantry_controllers::Config {
             leader_elect: false,
+            node_monitor_grace_period: args.node_monitor_grace_period,
             ..gantry_controllers::Config::default()
         };
         gantry_controllers::run(config, client, agent_finished(done_rx.clone())).await

@@ -33,22 +33,32 @@ pub(crate) fn images() -> &'static Path {
 /// Starts `gantry server` with its node agent on `bridge`/`cidr` (unique per test, since tests
 /// run at once), and waits until the node runs.
 pub(crate) fn start_node(dir: &Path, name: &str, bridge: &str, cidr: &str) -> Server {
+    start_node_with(dir, name, bridge, cidr, &[])
+}
+
+/// `start_node` with more `gantry server` flags.
+pub(crate) fn start_node_with(
+    dir: &Path,
+    name: &str,
+    bridge: &str,
+    cidr: &str,
+    extra: &[&str],
+) -> Server {
     let images = images().to_str().unwrap().to_owned();
-    let mut server = Server::start_with_agent(
-        dir,
-        &[
-            "--node-name",
-            name,
-            "--cni-bridge",
-            bridge,
-            "--pod-cidr",
-            cidr,
-            "--images-dir",
-            &images,
-            "--kubelet-port",
-            "0",
-        ],
-    );
+    let mut args = vec![
+        "--node-name",
+        name,
+        "--cni-bridge",
+        bridge,
+        "--pod-cidr",
+        cidr,
+        "--images-dir",
+        &images,
+        "--kubelet-port",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    let mut server = Server::start_with_agent(dir, &args);
     server.wait_for_log("node running");
     server
 }

@@ -1,0 +1,6 @@
+//! Node health and what follows from it: the node lifecycle controller (conditions and
+//! taints from heartbeats), taint-based eviction, and the pod garbage collector.
+
+pub mod eviction;
+pub mod lifecycle;
+pub mod podgc;
