@@ -2,7 +2,9 @@
 //! figures, Gantry's beside its anchor's from the same run.
 
 mod api;
+mod controllers;
 mod http;
+mod parallel;
 mod percentile;
 mod podstart;
 mod scheduler;
@@ -31,6 +33,9 @@ enum Suite {
     /// Scheduling throughput and latency (any API server and scheduler), on Node objects
     /// without kubelets.
     Scheduler(scheduler::Args),
+    /// Controller throughput (any API server and controller manager): Deployments made
+    /// Available on hollow nodes, then rolled to a new template.
+    Controllers(controllers::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,5 +48,6 @@ fn main() -> anyhow::Result<()> {
         Suite::Api(args) => runtime.block_on(api::run(args)),
         Suite::Podstart(args) => runtime.block_on(podstart::run(args)),
         Suite::Scheduler(args) => runtime.block_on(scheduler::run(args)),
+        Suite::Controllers(args) => runtime.block_on(controllers::run(args)),
     }
 }

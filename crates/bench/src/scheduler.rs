@@ -5,6 +5,7 @@
 //! last binding seen; each pod's latency from its create request to its binding.
 
 use crate::http::{Api, Target};
+use crate::parallel::parallel;
 use crate::percentile;
 use anyhow::{Context, bail};
 use http::Method;
@@ -12,8 +13,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Flags of `gantry-bench scheduler`.
@@ -43,47 +44,6 @@ pub(crate) struct Args {
     /// Concurrent clients creating objects.
     #[arg(long, default_value_t = 50)]
     clients: usize,
-}
-
-/// Runs `count` requests on `clients` concurrent tasks; `make(i)` gives request `i`.
-async fn parallel(
-    api: &Api,
-    clients: usize,
-    count: usize,
-    make: impl Fn(usize) -> (Method, String, Option<Value>) + Send + Sync + 'static,
-) -> anyhow::Result<HashMap<usize, Instant>> {
-    let make = Arc::new(make);
-    let next = Arc::new(AtomicUsize::new(0));
-    let sent = Arc::new(Mutex::new(HashMap::with_capacity(count)));
-    let tasks: Vec<_> = (0..clients.max(1))
-        .map(|_| {
-            let (api, make, next, sent) = (
-                api.clone(),
-                Arc::clone(&make),
-                Arc::clone(&next),
-                Arc::clone(&sent),
-            );
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count {
-                        return anyhow::Ok(());
-                    }
-                    let (method, path, body) = make(i);
-                    let at = Instant::now();
-                    api.expect(method, &path, body.as_ref()).await?;
-                    sent.lock()
-                        .map_err(|_| anyhow::anyhow!("poisoned"))?
-                        .insert(i, at);
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    let sent = std::mem::take(&mut *sent.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
-    Ok(sent)
 }
 
 /// The workloads, after upstream's scheduler_perf cases.

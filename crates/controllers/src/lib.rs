@@ -22,6 +22,7 @@ pub mod nodes;
 pub mod pods;
 pub mod queue;
 pub mod replicaset;
+pub mod replicated;
 pub mod runner;
 pub mod serviceaccount;
 
@@ -29,7 +30,9 @@ use informer::Informer;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    Endpoints, Namespace, Node, Pod, ReplicationController, Service, ServiceAccount,
+};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use std::future::Future;
@@ -70,6 +73,8 @@ pub struct Context {
     pub pods: Arc<Informer<Pod>>,
     /// Every ReplicaSet.
     pub replica_sets: Arc<Informer<ReplicaSet>>,
+    /// Every ReplicationController.
+    pub replication_controllers: Arc<Informer<ReplicationController>>,
     /// Every Deployment.
     pub deployments: Arc<Informer<Deployment>>,
     /// Every namespace.
@@ -106,6 +111,7 @@ impl Context {
             client,
             pods: Arc::default(),
             replica_sets: Arc::default(),
+            replication_controllers: Arc::default(),
             deployments: Arc::default(),
             namespaces: Arc::default(),
             service_accounts: Arc::default(),
@@ -168,7 +174,8 @@ pub async fn run(
         }
     }
     let ctx = Context::new(client.clone());
-    let replica_sets = replicaset::ReplicaSetController::new(&ctx);
+    let replica_sets = replicaset::ReplicaController::<ReplicaSet>::new(&ctx);
+    let replication = replicaset::ReplicaController::<ReplicationController>::new(&ctx);
     let deployments = deployment::DeploymentController::new(&ctx);
     let namespaces = namespace::NamespaceController::new(&ctx);
     let service_accounts = serviceaccount::ServiceAccountController::new(&ctx);
@@ -181,6 +188,7 @@ pub async fn run(
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.replication_controllers).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.deployments).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.namespaces).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.service_accounts).run(Api::all(client.clone()))),
@@ -197,6 +205,7 @@ pub async fn run(
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
+    ctx.replication_controllers.synced().await;
     ctx.deployments.synced().await;
     ctx.namespaces.synced().await;
     ctx.service_accounts.synced().await;
@@ -209,6 +218,7 @@ pub async fn run(
     ctx.endpoints.synced().await;
     ctx.leases.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
+    tasks.push(tokio::spawn(runner::run(replication, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
     // Upstream's `--concurrent-namespace-syncs` default.
     tasks.push(tokio::spawn(runner::run(namespaces, 10)));
@@ -238,7 +248,7 @@ pub async fn run(
     // The collector acts only on a full graph (an owner not yet listed is not a gone one).
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
-    tracing::info!(controllers = ?["replicaset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
+    tracing::info!(controllers = ?["replicaset", "replicationcontroller", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

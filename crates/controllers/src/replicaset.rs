@@ -1,18 +1,18 @@
-//! The ReplicaSet controller: keeps `spec.replicas` active pods matching the selector — adopting
-//! orphans that match, releasing pods that stopped matching, creating from the template
-//! (in slow-start batches of 1, 2, 4, ... that stop at the first failure, at most 500 per
-//! sync) and deleting the least established pods first — and reports `status` (replicas,
-//! fullyLabeledReplicas, readyReplicas, availableReplicas, observedGeneration, and the
-//! `ReplicaFailure` condition while creations or deletions fail).
+//! The ReplicaSet controller (through `Replicated`, the ReplicationController one too): keeps
+//! `spec.replicas` active pods matching the selector — adopting orphans that match, releasing
+//! pods that stopped matching, creating from the template (in slow-start batches of 1, 2, 4,
+//! ... that stop at the first failure, at most 500 per sync) and deleting the least
+//! established pods first — and reports `status` (replicas, fullyLabeledReplicas,
+//! readyReplicas, availableReplicas, observedGeneration, and the `ReplicaFailure` condition
+//! while creations or deletions fail).
 
 use crate::Context;
 use crate::expectations::Expectations;
 use crate::informer::{Informer, key_of, split_key};
 use crate::pods;
 use crate::queue::WorkQueue;
+use crate::replicated::Replicated;
 use crate::runner::Reconcile;
-use gantry_api::selector::LabelSelector;
-use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -22,22 +22,14 @@ use std::time::Duration;
 /// Upstream's `BurstReplicas`: the most pods created or deleted in one sync.
 const BURST: usize = 500;
 
-/// The controller.
+/// The controller, for ReplicaSets or ReplicationControllers.
 #[derive(Debug)]
-pub struct ReplicaSetController {
+pub struct ReplicaController<K: Replicated> {
     ctx: Context,
+    sets: Arc<Informer<K>>,
     recorder: gantry_client::events::Recorder,
     queue: Arc<WorkQueue>,
     expectations: Arc<Expectations>,
-}
-
-/// The selector of a set, or `None` when it selects nothing (absent or invalid).
-fn selector_of(set: &ReplicaSet) -> Option<LabelSelector> {
-    let spec = set.spec.as_ref()?;
-    let json = serde_json::to_value(&spec.selector).ok()?;
-    LabelSelector::from_label_selector_json(&json)
-        .ok()
-        .filter(|s| !s.is_nothing() && !s.is_everything())
 }
 
 fn labels_of(pod: &Pod) -> std::collections::BTreeMap<String, String> {
@@ -45,34 +37,34 @@ fn labels_of(pod: &Pod) -> std::collections::BTreeMap<String, String> {
 }
 
 /// The set that controls `pod`, if it is one this informer knows (same UID).
-fn owner_key(sets: &Informer<ReplicaSet>, pod: &Pod) -> Option<String> {
+fn owner_key<K: Replicated>(sets: &Informer<K>, pod: &Pod) -> Option<String> {
     let owner = pods::controller_of(&pod.metadata)?;
-    if owner.kind != "ReplicaSet" {
+    if owner.kind != K::kind(&()) {
         return None;
     }
     let key = format!("{}/{}", pod.metadata.namespace.as_deref()?, owner.name);
     let set = sets.get(&key)?;
-    (set.metadata.uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
+    (set.meta().uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
 }
 
 /// Sets in the pod's namespace whose selector matches it (candidates to adopt an orphan).
-fn matching_sets(sets: &Informer<ReplicaSet>, pod: &Pod) -> Vec<String> {
+fn matching_sets<K: Replicated>(sets: &Informer<K>, pod: &Pod) -> Vec<String> {
     let labels = labels_of(pod);
     sets.list_namespace(pod.metadata.namespace.as_deref().unwrap_or_default())
         .iter()
-        .filter(|set| selector_of(set).is_some_and(|s| s.matches(&labels)))
+        .filter(|set| set.selector().is_some_and(|s| s.matches(&labels)))
         .map(|set| key_of(&**set))
         .collect()
 }
 
-impl ReplicaSetController {
+impl<K: Replicated> ReplicaController<K> {
     /// The controller, with its handlers on the shared informers.
     pub fn new(ctx: &Context) -> Arc<Self> {
         let queue = Arc::new(WorkQueue::default());
         let expectations = Arc::new(Expectations::default());
         {
             let (queue, expectations) = (Arc::clone(&queue), Arc::clone(&expectations));
-            ctx.replica_sets.on(move |old, new| match (old, new) {
+            K::informer(ctx).on(move |old, new| match (old, new) {
                 (_, Some(set)) => queue.add(key_of(set)),
                 (Some(set), None) => expectations.forget(&key_of(set)),
                 (None, None) => {}
@@ -80,14 +72,15 @@ impl ReplicaSetController {
         }
         {
             let (queue, expectations) = (Arc::clone(&queue), Arc::clone(&expectations));
-            let sets = Arc::clone(&ctx.replica_sets);
+            let sets = Arc::clone(K::informer(ctx));
             ctx.pods.on(move |old, new| {
                 on_pod(&sets, &queue, &expectations, old, new);
             });
         }
         Arc::new(Self {
             ctx: ctx.clone(),
-            recorder: ctx.recorder("replicaset-controller"),
+            sets: Arc::clone(K::informer(ctx)),
+            recorder: ctx.recorder(K::CONTROLLER),
             queue,
             expectations,
         })
@@ -95,8 +88,8 @@ impl ReplicaSetController {
 }
 
 /// Routes a pod change to the sets it concerns (upstream's add/update/deletePod).
-fn on_pod(
-    sets: &Informer<ReplicaSet>,
+fn on_pod<K: Replicated>(
+    sets: &Informer<K>,
     queue: &Arc<WorkQueue>,
     expectations: &Expectations,
     old: Option<&Pod>,
@@ -142,7 +135,7 @@ fn on_pod(
                     let became_ready = !pods::is_ready(before) && pods::is_ready(pod);
                     let wait = sets
                         .get(&key)
-                        .and_then(|s| s.spec.as_ref().and_then(|s| s.min_ready_seconds))
+                        .map(|s| s.min_ready_seconds())
                         .filter(|s| *s > 0);
                     if became_ready && let Some(seconds) = wait {
                         queue.add_after(
@@ -173,9 +166,9 @@ fn on_pod(
     }
 }
 
-impl Reconcile for ReplicaSetController {
+impl<K: Replicated> Reconcile for ReplicaController<K> {
     fn name(&self) -> &'static str {
-        "replicaset-controller"
+        K::CONTROLLER
     }
 
     fn queue(&self) -> &Arc<WorkQueue> {
@@ -183,12 +176,12 @@ impl Reconcile for ReplicaSetController {
     }
 
     async fn reconcile(&self, key: String) -> anyhow::Result<Option<Duration>> {
-        let Some(set) = self.ctx.replica_sets.get(&key) else {
+        let Some(set) = self.sets.get(&key) else {
             self.expectations.forget(&key);
             return Ok(None);
         };
         let (namespace, _) = split_key(&key);
-        let Some(selector) = selector_of(&set) else {
+        let Some(selector) = set.selector() else {
             // Validation keeps such sets out; one that got in manages nothing.
             return Ok(None);
         };
@@ -202,14 +195,10 @@ impl Reconcile for ReplicaSetController {
             .collect();
         let owned = crate::claim::claim(&self.ctx.client, &*set, &selector, active).await?;
         let mut failure = None;
-        if needs_sync && set.metadata.deletion_timestamp.is_none() {
+        if needs_sync && set.meta().deletion_timestamp.is_none() {
             failure = self.manage(&key, &set, &owned).await.err();
         }
-        let min_ready = set
-            .spec
-            .as_ref()
-            .and_then(|s| s.min_ready_seconds)
-            .unwrap_or(0);
+        let min_ready = set.min_ready_seconds();
         let status = self.status(&set, &owned, failure.as_ref(), min_ready);
         self.write_status(&set, status).await?;
         if let Some(e) = failure {
@@ -227,7 +216,7 @@ impl Reconcile for ReplicaSetController {
     }
 }
 
-impl ReplicaSetController {
+impl<K: Replicated> ReplicaController<K> {
     fn pods_api(&self, pod: &Pod) -> Api<Pod> {
         Api::namespaced(
             self.ctx.client.clone(),
@@ -236,13 +225,8 @@ impl ReplicaSetController {
     }
 
     /// Creates or deletes pods toward `spec.replicas`.
-    async fn manage(&self, key: &str, set: &ReplicaSet, owned: &[Arc<Pod>]) -> anyhow::Result<()> {
-        let wanted = set
-            .spec
-            .as_ref()
-            .and_then(|s| s.replicas)
-            .unwrap_or(1)
-            .max(0);
+    async fn manage(&self, key: &str, set: &K, owned: &[Arc<Pod>]) -> anyhow::Result<()> {
+        let wanted = set.replicas().max(0);
         let wanted = usize::try_from(wanted).unwrap_or(0);
         if owned.len() < wanted {
             self.create(key, set, (wanted - owned.len()).min(BURST))
@@ -255,12 +239,12 @@ impl ReplicaSetController {
         }
     }
 
-    async fn create(&self, key: &str, set: &ReplicaSet, count: usize) -> anyhow::Result<()> {
-        let Some(template) = set.spec.as_ref().and_then(|s| s.template.as_ref()) else {
-            anyhow::bail!("the ReplicaSet has no pod template");
+    async fn create(&self, key: &str, set: &K, count: usize) -> anyhow::Result<()> {
+        let Some(template) = set.template() else {
+            anyhow::bail!("the {} has no pod template", K::kind(&()));
         };
-        let name = set.metadata.name.as_deref().unwrap_or_default();
-        let namespace = set.metadata.namespace.as_deref().unwrap_or_default();
+        let name = set.meta().name.as_deref().unwrap_or_default();
+        let namespace = set.meta().namespace.as_deref().unwrap_or_default();
         let body = pods::from_template(template, &format!("{name}-"), pods::controller_ref(set));
         let pod: Pod = serde_json::from_value(body)?;
         let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), namespace);
@@ -312,7 +296,7 @@ impl ReplicaSetController {
     async fn delete(
         &self,
         key: &str,
-        set: &ReplicaSet,
+        set: &K,
         owned: &[Arc<Pod>],
         count: usize,
     ) -> anyhow::Result<()> {
@@ -378,15 +362,13 @@ impl ReplicaSetController {
     /// The status the set should show.
     fn status(
         &self,
-        set: &ReplicaSet,
+        set: &K,
         owned: &[Arc<Pod>],
         failure: Option<&anyhow::Error>,
         min_ready: i32,
     ) -> serde_json::Value {
         let template_labels = set
-            .spec
-            .as_ref()
-            .and_then(|s| s.template.as_ref())
+            .template()
             .and_then(|t| t.metadata.as_ref())
             .and_then(|m| m.labels.clone())
             .unwrap_or_default();
@@ -405,15 +387,14 @@ impl ReplicaSetController {
             .iter()
             .filter(|p| pods::is_available(p, min_ready, now))
             .count();
-        let existing = set
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.clone())
-            .unwrap_or_default();
+        // Both kinds' statuses have the same shape: read as JSON.
+        let status = serde_json::to_value(set).unwrap_or_default()["status"].clone();
+        let existing: Vec<serde_json::Value> =
+            status["conditions"].as_array().cloned().unwrap_or_default();
         let mut conditions: Vec<serde_json::Value> = existing
             .iter()
-            .filter(|c| c.type_ != "ReplicaFailure")
-            .filter_map(|c| serde_json::to_value(c).ok())
+            .filter(|c| c["type"] != "ReplicaFailure")
+            .cloned()
             .collect();
         if let Some(e) = failure {
             let reason = if format!("{e:#}").starts_with("deleting") {
@@ -423,15 +404,16 @@ impl ReplicaSetController {
             };
             let kept = existing
                 .iter()
-                .find(|c| c.type_ == "ReplicaFailure" && c.reason.as_deref() == Some(reason));
+                .find(|c| c["type"] == "ReplicaFailure" && c["reason"] == reason);
             conditions.push(json!({
                 "type": "ReplicaFailure",
                 "status": "True",
                 "reason": reason,
                 "message": format!("{e:#}"),
                 "lastTransitionTime": kept
-                    .and_then(|c| c.last_transition_time.clone())
-                    .map_or_else(|| json!(gantry_api::time::now_rfc3339()), |t| json!(t)),
+                    .map(|c| c["lastTransitionTime"].clone())
+                    .filter(|t| !t.is_null())
+                    .unwrap_or_else(|| json!(gantry_api::time::now_rfc3339())),
             }));
         }
         json!({
@@ -439,18 +421,14 @@ impl ReplicaSetController {
             "fullyLabeledReplicas": fully_labeled,
             "readyReplicas": ready,
             "availableReplicas": available,
-            "observedGeneration": set.metadata.generation,
+            "observedGeneration": set.meta().generation,
             "conditions": conditions,
         })
     }
 
     /// Writes the status when it changed.
-    async fn write_status(
-        &self,
-        set: &ReplicaSet,
-        status: serde_json::Value,
-    ) -> anyhow::Result<()> {
-        let current = serde_json::to_value(set.status.clone().unwrap_or_default())?;
+    async fn write_status(&self, set: &K, status: serde_json::Value) -> anyhow::Result<()> {
+        let current = serde_json::to_value(set)?["status"].clone();
         let field = |v: &serde_json::Value, f: &str| {
             v.get(f).and_then(serde_json::Value::as_i64).unwrap_or(0)
         };
@@ -473,9 +451,9 @@ impl ReplicaSetController {
         if unchanged {
             return Ok(());
         }
-        let namespace = set.metadata.namespace.as_deref().unwrap_or_default();
-        let name = set.metadata.name.as_deref().unwrap_or_default();
-        let api: Api<ReplicaSet> = Api::namespaced(self.ctx.client.clone(), namespace);
+        let namespace = set.meta().namespace.as_deref().unwrap_or_default();
+        let name = set.meta().name.as_deref().unwrap_or_default();
+        let api: Api<K> = Api::namespaced(self.ctx.client.clone(), namespace);
         let mut patch = json!({"status": status});
         if conditions(&status).is_empty() {
             patch["status"]["conditions"] = serde_json::Value::Null;

@@ -91,6 +91,8 @@ async fn open_store(args: &Args) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
+    // Listening before anything is announced: a stop request never finds the default action.
+    let shutdown = shutdown_signal();
     let store = open_store(&args).await?;
     let revision = store.current_revision().await?;
     tracing::info!(revision, "store ready");
@@ -118,14 +120,14 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
 
     let agent = async {
         if role != Role::Node || args.disable_agent {
-            shutdown_signal().await;
+            shutdown.await;
             return Ok(());
         }
         let client = kube::Client::try_from(kube::Config::new(
             format!("http://{}", local_url_host(address)).parse()?,
         ))?;
         let config = crate::agent::kubelet_config(&args.data_dir, &args.agent, true);
-        gantry_kubelet::run(config, client, shutdown_signal()).await
+        gantry_kubelet::run(config, client, shutdown).await
     };
     // Everything stops when the agent has: it stops on the signal (after finishing the
     // teardowns it has begun, which still need the API server), or fails.
@@ -224,20 +226,27 @@ fn write_kubeconfig(data_dir: &Path, address: SocketAddr) -> anyhow::Result<Path
     Ok(path)
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub(crate) async fn shutdown_signal() {
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let term = async {
-        match terminate.as_mut() {
-            Some(signal) => {
-                signal.recv().await;
-            }
-            None => std::future::pending().await,
+/// Completes when the signal arrives (never, without a handler).
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled: a signal that arrives in between (a test stopping a server that
+/// has just printed its address) is kept, rather than killing the process by default.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            () = received(terminate.as_mut()) => {}
+            () = received(interrupt.as_mut()) => {}
+        }
     }
 }

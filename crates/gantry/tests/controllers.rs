@@ -438,3 +438,46 @@ fn deleting_a_namespace_empties_it_reports_what_holds_it_and_then_removes_it() {
     assert_eq!(gone, "gone");
     server.stop();
 }
+
+#[test]
+fn a_replication_controller_keeps_its_replicas_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_agent(dir.path(), &["--disable-agent", "--disable-scheduler"]);
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let file = dir.path().join("rc.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ReplicationController\nmetadata: {name: legacy}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: legacy}}\n    spec:\n      containers: [{name: c, image: registry.invalid/web:1}]\n",
+    )
+    .unwrap();
+    k.ok(&["create", "-f", file.to_str().unwrap()]);
+    let count = |k: &Kubectl| names(k, "pods", "legacy").split_whitespace().count();
+    let three = poll(|| {
+        if count(&k) == 3 {
+            "3".to_owned()
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(three, "3", "the selector defaults to the template's labels");
+    let owner = k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=legacy",
+        "-o",
+        "jsonpath={.items[0].metadata.ownerReferences[0].kind}",
+    ]);
+    assert_eq!(owner, "ReplicationController");
+    k.ok(&["scale", "rc", "legacy", "--replicas=1"]);
+    let one = poll(|| {
+        let s = k.ok(&["get", "rc", "legacy", "-o", "jsonpath={.status.replicas}"]);
+        if count(&k) == 1 && s == "1" {
+            s
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(one, "1");
+    server.stop();
+}
