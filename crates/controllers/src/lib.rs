@@ -23,11 +23,13 @@ pub mod pods;
 pub mod queue;
 pub mod replicaset;
 pub mod replicated;
+pub mod revisions;
 pub mod runner;
 pub mod serviceaccount;
+pub mod statefulset;
 
 use informer::Informer;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
@@ -97,6 +99,8 @@ pub struct Context {
     pub endpoints: Arc<Informer<Endpoints>>,
     /// The nodes' Leases (namespace `kube-node-lease`).
     pub leases: Arc<Informer<Lease>>,
+    /// Every StatefulSet.
+    pub stateful_sets: Arc<Informer<StatefulSet>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -123,6 +127,7 @@ impl Context {
             endpoint_slices: Arc::default(),
             endpoints: Arc::default(),
             leases: Arc::default(),
+            stateful_sets: Arc::default(),
         }
     }
 
@@ -185,6 +190,7 @@ pub async fn run(
     let cron_jobs = cronjob::CronJobController::new(&ctx);
     let endpoints = endpoints::EndpointsController::new(&ctx);
     let eviction = nodes::eviction::TaintEviction::new(&ctx);
+    let stateful_sets = statefulset::StatefulSetController::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
@@ -202,6 +208,7 @@ pub async fn run(
         tokio::spawn(
             Arc::clone(&ctx.leases).run(Api::namespaced(client.clone(), "kube-node-lease")),
         ),
+        tokio::spawn(Arc::clone(&ctx.stateful_sets).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
@@ -217,6 +224,7 @@ pub async fn run(
     ctx.endpoint_slices.synced().await;
     ctx.endpoints.synced().await;
     ctx.leases.synced().await;
+    ctx.stateful_sets.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(replication, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
@@ -230,6 +238,7 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(cron_jobs, config.workers)));
     tasks.push(tokio::spawn(runner::run(endpoints, config.workers)));
     tasks.push(tokio::spawn(runner::run(eviction, config.workers)));
+    tasks.push(tokio::spawn(runner::run(stateful_sets, config.workers)));
     // Upstream checks every 5 s; a short grace period (tests) is checked more often.
     let grace = config.node_monitor_grace_period;
     let period = (grace / 4).clamp(Duration::from_millis(500), Duration::from_secs(5));
@@ -248,7 +257,8 @@ pub async fn run(
     // The collector acts only on a full graph (an owner not yet listed is not a gone one).
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
-    tracing::info!(controllers = ?["replicaset", "replicationcontroller", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
+    tracing::info!(controllers = ?["replicaset", "replicationcontroller",
+        "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

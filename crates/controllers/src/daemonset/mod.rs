@@ -14,11 +14,11 @@ use crate::pods;
 use crate::queue::WorkQueue;
 use crate::runner::Reconcile;
 use gantry_api::selector::LabelSelector;
-use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -150,7 +150,7 @@ impl DaemonSetController {
         Api::namespaced(self.ctx.client.clone(), namespace)
     }
 
-    /// Makes sure the template's ControllerRevision exists.
+    /// Makes sure the template's ControllerRevision exists (once per template and set).
     async fn ensure_revision(&self, set: &DaemonSet, hash: &str) -> anyhow::Result<()> {
         let uid = set.metadata.uid.clone().unwrap_or_default();
         let known = self
@@ -162,45 +162,12 @@ impl DaemonSetController {
         if known.as_deref() == Some(hash) {
             return Ok(());
         }
-        let namespace = set.metadata.namespace.as_deref().unwrap_or_default();
-        let name = set.metadata.name.as_deref().unwrap_or_default();
-        let api: Api<ControllerRevision> = Api::namespaced(self.ctx.client.clone(), namespace);
-        let revision_name = format!("{name}-{hash}");
-        if api.get_opt(&revision_name).await?.is_none() {
-            let ours: Vec<ControllerRevision> = api
-                .list(&ListParams::default())
-                .await?
-                .items
-                .into_iter()
-                .filter(|r| pods::controller_of(&r.metadata).is_some_and(|o| o.uid == uid))
-                .collect();
-            let next = ours.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
-            let template = set
-                .spec
-                .as_ref()
-                .map(|s| s.template.clone())
-                .unwrap_or_default();
-            let mut template = serde_json::to_value(template)?;
-            template["$patch"] = json!("replace");
-            let mut labels: BTreeMap<String, String> = set
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.metadata.as_ref())
-                .and_then(|m| m.labels.clone())
-                .unwrap_or_default();
-            labels.insert(REVISION_LABEL.to_owned(), hash.to_owned());
-            let revision: ControllerRevision = serde_json::from_value(json!({
-                "metadata": {"name": revision_name, "namespace": namespace, "labels": labels,
-                    "ownerReferences": [pods::controller_ref(set)]},
-                "data": {"spec": {"template": template}},
-                "revision": next,
-            }))?;
-            match api.create(&PostParams::default(), &revision).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let template = set
+            .spec
+            .as_ref()
+            .map(|s| s.template.clone())
+            .unwrap_or_default();
+        crate::revisions::ensure(&self.ctx.client, set, hash, &template).await?;
         self.revisions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -318,7 +285,10 @@ impl Reconcile for DaemonSetController {
         let template_spec = spec.template.spec.clone().unwrap_or_default();
         let hash = crate::deployment::revision::template_hash(
             &spec.template,
-            set.status.as_ref().and_then(|s| s.collision_count),
+            set.status
+                .as_ref()
+                .and_then(|s| s.collision_count)
+                .filter(|c| *c > 0),
         );
         self.ensure_revision(&set, &hash).await?;
         // Pods are claimed whatever their phase: a failed daemon pod is replaced, not ignored.

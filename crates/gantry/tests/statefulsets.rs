@@ -1,0 +1,183 @@
+//! StatefulSets end to end on a real node: stable names created in order (each after the
+//! previous is Ready), claims from `volumeClaimTemplates`, scale-down from the highest
+//! ordinal, and a rolling update that replaces every pod and settles the revisions.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+mod common;
+
+use common::kubectl::Kubectl;
+use common::node::start_node;
+use common::{poll, poll_for};
+use std::time::Duration;
+
+const WEB: &str = "apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{port: 80}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: web
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: c
+        image: busybox:1.36
+        command: [sh, -c, \"trap 'exit 0' TERM; while true; do sleep 1; done\"]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: data}
+spec:
+  serviceName: web
+  replicas: 2
+  selector: {matchLabels: {app: data}}
+  template:
+    metadata: {labels: {app: data}}
+    spec:
+      containers: [{name: c, image: busybox:1.36, command: [sleep, '3600'], volumeMounts: [{name: www, mountPath: /www}]}]
+  volumeClaimTemplates:
+  - metadata: {name: www}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+";
+
+fn get(k: &Kubectl, what: &[&str], path: &str) -> String {
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    let path = format!("jsonpath={path}");
+    args.extend_from_slice(&["-o", &path]);
+    k.ok(&args)
+}
+
+#[test]
+fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_node(dir.path(), "e2e-node-15", "gte2e15", "10.42.117.0/24");
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let file = dir.path().join("web.yaml");
+    std::fs::write(&file, WEB).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let done = k.ok(&["rollout", "status", "statefulset/web", "--timeout=120s"]);
+    assert!(
+        done.contains("partitioned roll out complete")
+            || done.contains("rolling update complete")
+            || done.contains("3 new pods have been updated"),
+        "{done}"
+    );
+    let names = get(&k, &["pods", "-l", "app=web"], "{.items[*].metadata.name}");
+    assert_eq!(names, "web-0 web-1 web-2");
+    assert_eq!(
+        get(&k, &["pod", "web-1"], "{.spec.hostname}.{.spec.subdomain}"),
+        "web-1.web"
+    );
+    // Ordered: each pod was created once the one before was ready.
+    let ready_at = |pod: &str| {
+        get(
+            &k,
+            &["pod", pod],
+            "{.status.conditions[?(@.type==\"Ready\")].lastTransitionTime}",
+        )
+    };
+    let created_at = |pod: &str| get(&k, &["pod", pod], "{.metadata.creationTimestamp}");
+    assert!(
+        created_at("web-1") >= ready_at("web-0"),
+        "web-1 came before web-0 was ready: {} < {}\n{}\n{}",
+        created_at("web-1"),
+        ready_at("web-0"),
+        k.ok(&["get", "events", "--sort-by=.lastTimestamp"]),
+        k.ok(&["get", "pod", "web-0", "-o", "yaml"])
+    );
+    assert!(
+        created_at("web-2") >= ready_at("web-1"),
+        "web-2 came before web-1 was ready"
+    );
+
+    // Claims from the template, one per pod; unbound (no provisioner yet), so data-0 waits
+    // and, OrderedReady, data-1 is not even created.
+    let claim = poll(|| {
+        get(
+            &k,
+            &["pvc", "www-data-0", "--ignore-not-found"],
+            "{.metadata.labels.app}",
+        )
+    });
+    assert_eq!(claim, "data");
+    assert_eq!(
+        get(
+            &k,
+            &["pod", "data-0"],
+            "{.spec.volumes[0].persistentVolumeClaim.claimName}"
+        ),
+        "www-data-0"
+    );
+    assert_eq!(
+        k.ok(&["get", "pod", "data-1", "--ignore-not-found", "-o", "name"]),
+        ""
+    );
+
+    // Scale down: the highest ordinal goes first.
+    k.ok(&["scale", "statefulset", "web", "--replicas=1"]);
+    let one = poll_for(Duration::from_secs(60), || {
+        let n = get(&k, &["pods", "-l", "app=web"], "{.items[*].metadata.name}");
+        if n == "web-0" { n } else { String::new() }
+    });
+    assert_eq!(one, "web-0");
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=StatefulSet,involvedObject.name=web",
+        "--sort-by=.lastTimestamp",
+    ]);
+    let (two, first) = (
+        events.find("delete Pod web-2").unwrap(),
+        events.find("delete Pod web-1").unwrap(),
+    );
+    assert!(two < first, "web-2 was deleted before web-1: {events}");
+
+    // A new template rolls out; the revisions settle.
+    k.ok(&["scale", "statefulset", "web", "--replicas=2"]);
+    k.ok(&["rollout", "status", "statefulset/web", "--timeout=120s"]);
+    k.ok(&["set", "env", "statefulset/web", "VERSION=2"]);
+    let settled = poll_for(Duration::from_secs(120), || {
+        let s = get(
+            &k,
+            &["sts", "web"],
+            "{.status.currentRevision}={.status.updateRevision} {.status.updatedReplicas}/{.status.readyReplicas}",
+        );
+        let (revisions, counts) = s.split_once(' ').unwrap_or_default();
+        let (current, update) = revisions.split_once('=').unwrap_or_default();
+        if current == update && counts == "2/2" {
+            s
+        } else {
+            String::new()
+        }
+    });
+    assert!(
+        !settled.is_empty(),
+        "the rollout never settled: {}",
+        get(&k, &["sts", "web"], "{.status}")
+    );
+    let env = get(
+        &k,
+        &["pods", "-l", "app=web"],
+        "{.items[*].spec.containers[0].env[0].value}",
+    );
+    assert_eq!(env, "2 2");
+    server.stop();
+}
