@@ -12,6 +12,7 @@ pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
 pub mod discovery;
+pub mod disruption;
 pub mod endpoints;
 pub mod expectations;
 pub mod gc;
@@ -21,6 +22,7 @@ pub mod namespace;
 pub mod nodes;
 pub mod pods;
 pub mod queue;
+pub mod quota;
 pub mod replicaset;
 pub mod replicated;
 pub mod revisions;
@@ -33,9 +35,10 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    Endpoints, Namespace, Node, Pod, ReplicationController, Service, ServiceAccount,
+    Endpoints, Namespace, Node, Pod, ReplicationController, ResourceQuota, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::Api;
 use std::future::Future;
 use std::sync::Arc;
@@ -101,6 +104,10 @@ pub struct Context {
     pub leases: Arc<Informer<Lease>>,
     /// Every StatefulSet.
     pub stateful_sets: Arc<Informer<StatefulSet>>,
+    /// Every ResourceQuota.
+    pub quotas: Arc<Informer<ResourceQuota>>,
+    /// Every PodDisruptionBudget.
+    pub budgets: Arc<Informer<PodDisruptionBudget>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -128,6 +135,8 @@ impl Context {
             endpoints: Arc::default(),
             leases: Arc::default(),
             stateful_sets: Arc::default(),
+            quotas: Arc::default(),
+            budgets: Arc::default(),
         }
     }
 
@@ -191,6 +200,8 @@ pub async fn run(
     let endpoints = endpoints::EndpointsController::new(&ctx);
     let eviction = nodes::eviction::TaintEviction::new(&ctx);
     let stateful_sets = statefulset::StatefulSetController::new(&ctx);
+    let quotas = quota::QuotaController::new(&ctx);
+    let budgets = disruption::DisruptionController::new(&ctx);
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
@@ -209,6 +220,8 @@ pub async fn run(
             Arc::clone(&ctx.leases).run(Api::namespaced(client.clone(), "kube-node-lease")),
         ),
         tokio::spawn(Arc::clone(&ctx.stateful_sets).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.quotas).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.budgets).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
@@ -225,6 +238,8 @@ pub async fn run(
     ctx.endpoints.synced().await;
     ctx.leases.synced().await;
     ctx.stateful_sets.synced().await;
+    ctx.quotas.synced().await;
+    ctx.budgets.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(replication, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
@@ -239,6 +254,8 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(endpoints, config.workers)));
     tasks.push(tokio::spawn(runner::run(eviction, config.workers)));
     tasks.push(tokio::spawn(runner::run(stateful_sets, config.workers)));
+    tasks.push(tokio::spawn(runner::run(quotas, config.workers)));
+    tasks.push(tokio::spawn(runner::run(budgets, config.workers)));
     // Upstream checks every 5 s; a short grace period (tests) is checked more often.
     let grace = config.node_monitor_grace_period;
     let period = (grace / 4).clamp(Duration::from_millis(500), Duration::from_secs(5));
@@ -258,7 +275,9 @@ pub async fn run(
     let _ = synced.await;
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
     tracing::info!(controllers = ?["replicaset", "replicationcontroller",
-        "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
+        "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "resourcequota",
+        "disruption",
+        "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

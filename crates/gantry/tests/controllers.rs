@@ -481,3 +481,64 @@ fn a_replication_controller_keeps_its_replicas_too() {
     assert_eq!(one, "1");
     server.stop();
 }
+
+#[test]
+fn quotas_report_usage_and_disruption_budgets_their_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_agent(dir.path(), &["--disable-agent", "--disable-scheduler"]);
+    let k = Kubectl::new(33, &server.kubeconfig);
+    k.ok(&["create", "namespace", "counted"]);
+    // The quota as YAML: `kubectl create quota` sends protobuf, which comes with issue #7.
+    k.ok(&[
+        "-n",
+        "counted",
+        "create",
+        "configmap",
+        "one",
+        "--from-literal=a=b",
+    ]);
+    let file = dir.path().join("web.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: counted}\nspec:\n  hard: {pods: '10', requests.cpu: '2', requests.memory: 1Gi, configmaps: '5', services: '2'}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: counted}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: c, image: registry.invalid/web:1, resources: {requests: {cpu: 250m, memory: 64Mi}}}]\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: counted}\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app: web}}\n",
+    )
+    .unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    let used = poll(|| {
+        let u = k.ok(&["-n", "counted", "get", "quota", "q", "-o", "jsonpath={.status.used.pods} {.status.used.requests\\.cpu} {.status.used.requests\\.memory} {.status.used.configmaps} {.status.used.services}"]);
+        if u == "2 500m 128Mi 1 0" {
+            u
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(
+        used,
+        "2 500m 128Mi 1 0",
+        "{}",
+        k.ok(&["-n", "counted", "get", "quota", "q", "-o", "yaml"])
+    );
+    assert_eq!(
+        k.ok(&[
+            "-n",
+            "counted",
+            "get",
+            "quota",
+            "q",
+            "-o",
+            "jsonpath={.status.hard.pods}"
+        ]),
+        "10"
+    );
+    // No node runs the pods: none is healthy, so none may be disrupted.
+    let budget = poll(|| {
+        let b = k.ok(&["-n", "counted", "get", "pdb", "web", "-o", "jsonpath={.status.expectedPods}/{.status.currentHealthy}/{.status.desiredHealthy}/{.status.disruptionsAllowed} {.status.conditions[0].reason}"]);
+        if b == "2/0/1/0 InsufficientPods" {
+            b
+        } else {
+            String::new()
+        }
+    });
+    assert_eq!(budget, "2/0/1/0 InsufficientPods");
+    server.stop();
+}
