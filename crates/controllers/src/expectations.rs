@@ -83,6 +83,34 @@ impl Expectations {
     }
 }
 
+/// Routes a change of a child pod to its controller (of kind `K`): a creation or a deletion
+/// (a deletion timestamp appearing counts, as upstream) is observed, and the controller is
+/// queued.
+pub fn observe_child<K: crate::informer::Kind>(
+    owners: &crate::informer::Informer<K>,
+    queue: &crate::queue::WorkQueue,
+    expectations: &Expectations,
+    old: Option<&k8s_openapi::api::core::v1::Pod>,
+    new: Option<&k8s_openapi::api::core::v1::Pod>,
+) {
+    let Some(key) = new.or(old).and_then(|p| owners.controller_of(&p.metadata)) else {
+        return;
+    };
+    let uid = |p: &k8s_openapi::api::core::v1::Pod| p.metadata.uid.clone().unwrap_or_default();
+    match (old, new) {
+        (None, Some(_)) => expectations.creation_observed(&key),
+        (Some(before), Some(pod))
+            if pod.metadata.deletion_timestamp.is_some()
+                && before.metadata.deletion_timestamp.is_none() =>
+        {
+            expectations.deletion_observed(&key, &uid(pod));
+        }
+        (Some(pod), None) => expectations.deletion_observed(&key, &uid(pod)),
+        _ => {}
+    }
+    queue.add(key);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

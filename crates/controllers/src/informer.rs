@@ -122,6 +122,23 @@ impl<K: Kind> Informer<K> {
             .collect()
     }
 
+    /// The key of the object of this kind that controls the object with `meta` (its
+    /// controller reference names this kind, and this informer holds an object of that name
+    /// with that UID).
+    pub fn controller_of(
+        &self,
+        meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    ) -> Option<String> {
+        let owner = meta
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|r| r.controller == Some(true) && r.kind == K::kind(&()))?;
+        let key = format!("{}/{}", meta.namespace.as_deref()?, owner.name);
+        let object = self.get(&key)?;
+        (object.meta().uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
+    }
+
     /// Waits until the first list has been taken in.
     pub async fn synced(&self) {
         let mut synced = self.synced.subscribe();
@@ -225,6 +242,36 @@ mod tests {
                 (Some("1".to_owned()), Some("2".to_owned())),
                 (Some("2".to_owned()), None),
             ]
+        );
+    }
+
+    #[test]
+    fn a_controller_is_found_by_kind_name_and_uid() {
+        let sets = Informer::<k8s_openapi::api::apps::v1::ReplicaSet>::default();
+        sets.apply(
+            serde_json::from_value(
+                serde_json::json!({"metadata": {"namespace": "a", "name": "web", "uid": "u1"}}),
+            )
+            .unwrap(),
+        );
+        let owned = |kind: &str, uid: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({"metadata": {"namespace": "a", "name": "p", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": kind, "name": "web", "uid": uid, "controller": true}]}}))
+            .unwrap()
+        };
+        assert_eq!(
+            sets.controller_of(&owned("ReplicaSet", "u1").metadata),
+            Some("a/web".to_owned())
+        );
+        assert_eq!(
+            sets.controller_of(&owned("ReplicaSet", "u2").metadata),
+            None,
+            "another object by that name"
+        );
+        assert_eq!(
+            sets.controller_of(&owned("StatefulSet", "u1").metadata),
+            None,
+            "another kind"
         );
     }
 

@@ -36,17 +36,6 @@ fn labels_of(pod: &Pod) -> std::collections::BTreeMap<String, String> {
     pod.metadata.labels.clone().unwrap_or_default()
 }
 
-/// The set that controls `pod`, if it is one this informer knows (same UID).
-fn owner_key<K: Replicated>(sets: &Informer<K>, pod: &Pod) -> Option<String> {
-    let owner = pods::controller_of(&pod.metadata)?;
-    if owner.kind != K::kind(&()) {
-        return None;
-    }
-    let key = format!("{}/{}", pod.metadata.namespace.as_deref()?, owner.name);
-    let set = sets.get(&key)?;
-    (set.meta().uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
-}
-
 /// Sets in the pod's namespace whose selector matches it (candidates to adopt an orphan).
 fn matching_sets<K: Replicated>(sets: &Informer<K>, pod: &Pod) -> Vec<String> {
     let labels = labels_of(pod);
@@ -98,7 +87,7 @@ fn on_pod<K: Replicated>(
     let uid = |p: &Pod| p.metadata.uid.clone().unwrap_or_default();
     match (old, new) {
         (None, Some(pod)) => {
-            if let Some(key) = owner_key(sets, pod) {
+            if let Some(key) = sets.controller_of(&pod.metadata) {
                 if pod.metadata.deletion_timestamp.is_some() {
                     expectations.deletion_observed(&key, &uid(pod));
                 } else {
@@ -118,12 +107,12 @@ fn on_pod<K: Replicated>(
             // A pod being deleted gracefully counts as deleted now, as upstream counts it.
             if pod.metadata.deletion_timestamp.is_some()
                 && before.metadata.deletion_timestamp.is_none()
-                && let Some(key) = owner_key(sets, pod)
+                && let Some(key) = sets.controller_of(&pod.metadata)
             {
                 expectations.deletion_observed(&key, &uid(pod));
             }
-            let before_owner = owner_key(sets, before);
-            let owner = owner_key(sets, pod);
+            let before_owner = sets.controller_of(&before.metadata);
+            let owner = sets.controller_of(&pod.metadata);
             if before_owner != owner
                 && let Some(key) = before_owner
             {
@@ -157,7 +146,7 @@ fn on_pod<K: Replicated>(
             }
         }
         (Some(pod), None) => {
-            if let Some(key) = owner_key(sets, pod) {
+            if let Some(key) = sets.controller_of(&pod.metadata) {
                 expectations.deletion_observed(&key, &uid(pod));
                 queue.add(key);
             }

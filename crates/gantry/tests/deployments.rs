@@ -16,22 +16,13 @@ use common::poll;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
-fn jsonpath(k: &Kubectl, what: &[&str], path: &str) -> String {
-    let mut args = vec!["get"];
-    args.extend_from_slice(what);
-    let path = format!("jsonpath={path}");
-    args.extend_from_slice(&["-o", &path]);
-    k.ok(&args)
-}
-
 fn rollout_status(k: &Kubectl) -> String {
     k.ok(&["rollout", "status", "deployment/web", "--timeout=120s"])
 }
 
 /// The names of the deployment's ReplicaSets with their replica counts, sorted.
 fn replica_sets(k: &Kubectl) -> Vec<String> {
-    let out = jsonpath(
-        k,
+    let out = k.jsonpath(
         &["rs", "-l", "app=web"],
         "{range .items[*]}{.metadata.name}={.spec.replicas}{\" \"}{end}",
     );
@@ -67,14 +58,11 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
         sets[0].starts_with("web-") && sets[0].ends_with("=2"),
         "{sets:?}"
     );
-    let status = jsonpath(
-        &k,
-        &["deploy", "web"],
+    let status = k.jsonpath(&["deploy", "web"],
         "{.status.replicas}/{.status.updatedReplicas}/{.status.readyReplicas}/{.status.availableReplicas}",
     );
     assert_eq!(status, "2/2/2/2");
-    let conditions = jsonpath(
-        &k,
+    let conditions = k.jsonpath(
         &["deploy", "web"],
         "{range .status.conditions[*]}{.type}={.status}/{.reason};{end}",
     );
@@ -99,13 +87,12 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
     k.ok(&["scale", "deployment", "web", "--replicas=3"]);
     rollout_status(&k);
     assert_eq!(
-        jsonpath(&k, &["deploy", "web"], "{.status.availableReplicas}"),
+        k.jsonpath(&["deploy", "web"], "{.status.availableReplicas}"),
         "3"
     );
     k.ok(&["scale", "deployment", "web", "--replicas=2"]);
     let two = poll(|| {
-        let s = jsonpath(
-            &k,
+        let s = k.jsonpath(
             &["deploy", "web"],
             "{.status.replicas}/{.status.availableReplicas}",
         );
@@ -128,7 +115,7 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
         let k = Kubectl::new(33, &server.kubeconfig);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                let available = jsonpath(&k, &["deploy", "web"], "{.status.availableReplicas}");
+                let available = k.jsonpath(&["deploy", "web"], "{.status.availableReplicas}");
                 if let Ok(n) = available.parse::<i64>() {
                     lowest.fetch_min(n, Ordering::Relaxed);
                 }
@@ -169,16 +156,14 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
     k.ok(&["rollout", "undo", "deployment/web"]);
     rollout_status(&k);
     assert_eq!(
-        jsonpath(
-            &k,
+        k.jsonpath(
             &["deploy", "web"],
             "{.spec.template.spec.containers[0].image}"
         ),
         "busybox:1.36"
     );
     assert_eq!(
-        jsonpath(
-            &k,
+        k.jsonpath(
             &["deploy", "web"],
             "{.metadata.annotations.deployment\\.kubernetes\\.io/revision}"
         ),
@@ -199,9 +184,7 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
         "busybox=docker.io/library/busybox:1.36",
     ]);
     let paused = poll(|| {
-        let s = jsonpath(
-            &k,
-            &["deploy", "web"],
+        let s = k.jsonpath(&["deploy", "web"],
             "{.status.observedGeneration}={.metadata.generation} {range .status.conditions[?(@.type==\"Progressing\")]}{.reason}{end}",
         );
         let (generations, reason) = s.split_once(' ').unwrap_or_default();
@@ -217,8 +200,7 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
     k.ok(&["rollout", "resume", "deployment/web"]);
     rollout_status(&k);
     assert_eq!(
-        jsonpath(
-            &k,
+        k.jsonpath(
             &["deploy", "web"],
             "{.metadata.annotations.deployment\\.kubernetes\\.io/revision}"
         ),
@@ -246,8 +228,7 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
         err.contains("deployment \"web\" exceeded its progress deadline"),
         "{err}"
     );
-    let conditions = jsonpath(
-        &k,
+    let conditions = k.jsonpath(
         &["deploy", "web"],
         "{range .status.conditions[*]}{.type}={.status}/{.reason};{end}",
     );
@@ -256,7 +237,7 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
         "{conditions}"
     );
     assert_eq!(
-        jsonpath(&k, &["deploy", "web"], "{.status.availableReplicas}"),
+        k.jsonpath(&["deploy", "web"], "{.status.availableReplicas}"),
         "2",
         "the old pods keep serving"
     );
@@ -286,6 +267,8 @@ spec:
         image: busybox:1.36
         command: [httpd, -f, -p, '8080']
         ports: [{name: http, containerPort: 8080}]
+        # Ready only once httpd listens: the slice's addresses must answer.
+        readinessProbe: {tcpSocket: {port: http}, periodSeconds: 1}
 ---
 apiVersion: v1
 kind: Service
@@ -299,9 +282,7 @@ spec:
     k.ok(&["apply", "-f", manifest.to_str().unwrap()]);
     rollout_status(&k);
     let slice = |k: &Kubectl| {
-        jsonpath(
-            k,
-            &["endpointslices", "-l", "kubernetes.io/service-name=web"],
+        k.jsonpath(&["endpointslices", "-l", "kubernetes.io/service-name=web"],
             "{range .items[*]}{.metadata.labels.endpointslice\\.kubernetes\\.io/managed-by}|{.ports[0].name}:{.ports[0].port}|{range .endpoints[*]}{.conditions.ready}@{.nodeName};{end}{end}",
         )
     };
@@ -319,8 +300,8 @@ spec:
         "{}",
         slice(&k)
     );
-    let ips = jsonpath(&k, &["endpoints", "web"], "{.subsets[0].addresses[*].ip}");
-    let pod_ips = jsonpath(&k, &["pods", "-l", "app=web"], "{.items[*].status.podIP}");
+    let ips = k.jsonpath(&["endpoints", "web"], "{.subsets[0].addresses[*].ip}");
+    let pod_ips = k.jsonpath(&["pods", "-l", "app=web"], "{.items[*].status.podIP}");
     let (mut a, mut b): (Vec<&str>, Vec<&str>) = (
         ips.split_whitespace().collect(),
         pod_ips.split_whitespace().collect(),
@@ -341,7 +322,7 @@ spec:
 
     k.ok(&["scale", "deployment", "web", "--replicas=1"]);
     let one = poll(|| {
-        let n = jsonpath(&k, &["endpoints", "web"], "{.subsets[0].addresses[*].ip}");
+        let n = k.jsonpath(&["endpoints", "web"], "{.subsets[0].addresses[*].ip}");
         if n.split_whitespace().count() == 1 {
             n
         } else {

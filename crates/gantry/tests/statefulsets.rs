@@ -56,14 +56,6 @@ spec:
       resources: {requests: {storage: 1Gi}}
 ";
 
-fn get(k: &Kubectl, what: &[&str], path: &str) -> String {
-    let mut args = vec!["get"];
-    args.extend_from_slice(what);
-    let path = format!("jsonpath={path}");
-    args.extend_from_slice(&["-o", &path]);
-    k.ok(&args)
-}
-
 #[test]
 fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,21 +71,20 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
             || done.contains("3 new pods have been updated"),
         "{done}"
     );
-    let names = get(&k, &["pods", "-l", "app=web"], "{.items[*].metadata.name}");
+    let names = k.jsonpath(&["pods", "-l", "app=web"], "{.items[*].metadata.name}");
     assert_eq!(names, "web-0 web-1 web-2");
     assert_eq!(
-        get(&k, &["pod", "web-1"], "{.spec.hostname}.{.spec.subdomain}"),
+        k.jsonpath(&["pod", "web-1"], "{.spec.hostname}.{.spec.subdomain}"),
         "web-1.web"
     );
     // Ordered: each pod was created once the one before was ready.
     let ready_at = |pod: &str| {
-        get(
-            &k,
+        k.jsonpath(
             &["pod", pod],
             "{.status.conditions[?(@.type==\"Ready\")].lastTransitionTime}",
         )
     };
-    let created_at = |pod: &str| get(&k, &["pod", pod], "{.metadata.creationTimestamp}");
+    let created_at = |pod: &str| k.jsonpath(&["pod", pod], "{.metadata.creationTimestamp}");
     assert!(
         created_at("web-1") >= ready_at("web-0"),
         "web-1 came before web-0 was ready: {} < {}\n{}\n{}",
@@ -110,16 +101,14 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
     // Claims from the template, one per pod; unbound (no provisioner yet), so data-0 waits
     // and, OrderedReady, data-1 is not even created.
     let claim = poll(|| {
-        get(
-            &k,
+        k.jsonpath(
             &["pvc", "www-data-0", "--ignore-not-found"],
             "{.metadata.labels.app}",
         )
     });
     assert_eq!(claim, "data");
     assert_eq!(
-        get(
-            &k,
+        k.jsonpath(
             &["pod", "data-0"],
             "{.spec.volumes[0].persistentVolumeClaim.claimName}"
         ),
@@ -133,7 +122,7 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
     // Scale down: the highest ordinal goes first.
     k.ok(&["scale", "statefulset", "web", "--replicas=1"]);
     let one = poll_for(Duration::from_secs(60), || {
-        let n = get(&k, &["pods", "-l", "app=web"], "{.items[*].metadata.name}");
+        let n = k.jsonpath(&["pods", "-l", "app=web"], "{.items[*].metadata.name}");
         if n == "web-0" { n } else { String::new() }
     });
     assert_eq!(one, "web-0");
@@ -155,9 +144,7 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
     k.ok(&["rollout", "status", "statefulset/web", "--timeout=120s"]);
     k.ok(&["set", "env", "statefulset/web", "VERSION=2"]);
     let settled = poll_for(Duration::from_secs(120), || {
-        let s = get(
-            &k,
-            &["sts", "web"],
+        let s = k.jsonpath(&["sts", "web"],
             "{.status.currentRevision}={.status.updateRevision} {.status.updatedReplicas}/{.status.readyReplicas}",
         );
         let (revisions, counts) = s.split_once(' ').unwrap_or_default();
@@ -171,10 +158,9 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
     assert!(
         !settled.is_empty(),
         "the rollout never settled: {}",
-        get(&k, &["sts", "web"], "{.status}")
+        k.jsonpath(&["sts", "web"], "{.status}")
     );
-    let env = get(
-        &k,
+    let env = k.jsonpath(
         &["pods", "-l", "app=web"],
         "{.items[*].spec.containers[0].env[0].value}",
     );

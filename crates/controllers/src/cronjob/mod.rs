@@ -8,7 +8,7 @@
 pub mod schedule;
 
 use crate::Context;
-use crate::informer::{Informer, key_of, split_key};
+use crate::informer::{key_of, split_key};
 use crate::pods;
 use crate::queue::WorkQueue;
 use crate::runner::Reconcile;
@@ -29,13 +29,6 @@ pub struct CronJobController {
     ctx: Context,
     recorder: gantry_client::events::Recorder,
     queue: Arc<WorkQueue>,
-}
-
-fn owner_key(cron_jobs: &Informer<CronJob>, job: &Job) -> Option<String> {
-    let owner = pods::controller_of(&job.metadata).filter(|o| o.kind == "CronJob")?;
-    let key = format!("{}/{}", job.metadata.namespace.as_deref()?, owner.name);
-    let cron = cron_jobs.get(&key)?;
-    (cron.metadata.uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
 }
 
 /// `Complete` or `Failed`, if the Job finished.
@@ -71,7 +64,10 @@ impl CronJobController {
             let queue = Arc::clone(&queue);
             let cron_jobs = Arc::clone(&ctx.cron_jobs);
             ctx.jobs.on(move |old, new| {
-                if let Some(key) = new.or(old).and_then(|j| owner_key(&cron_jobs, j)) {
+                if let Some(key) = new
+                    .or(old)
+                    .and_then(|j| cron_jobs.controller_of(&j.metadata))
+                {
                     queue.add(key);
                 }
             });

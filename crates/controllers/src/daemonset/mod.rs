@@ -9,7 +9,7 @@ pub mod placement;
 
 use crate::Context;
 use crate::expectations::Expectations;
-use crate::informer::{Informer, key_of, split_key};
+use crate::informer::{key_of, split_key};
 use crate::pods;
 use crate::queue::WorkQueue;
 use crate::runner::Reconcile;
@@ -41,14 +41,6 @@ fn selector_of(set: &DaemonSet) -> Option<LabelSelector> {
     LabelSelector::from_label_selector_json(&json)
         .ok()
         .filter(|s| !s.is_nothing() && !s.is_everything())
-}
-
-/// The DaemonSet controlling `pod`, if known (same UID).
-fn owner_key(sets: &Informer<DaemonSet>, pod: &Pod) -> Option<String> {
-    let owner = pods::controller_of(&pod.metadata).filter(|o| o.kind == "DaemonSet")?;
-    let key = format!("{}/{}", pod.metadata.namespace.as_deref()?, owner.name);
-    let set = sets.get(&key)?;
-    (set.metadata.uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
 }
 
 /// The node a daemon pod belongs to: its `nodeName`, or the node its affinity pins it to.
@@ -91,32 +83,7 @@ impl DaemonSetController {
             let (queue, expectations) = (Arc::clone(&queue), Arc::clone(&expectations));
             let sets = Arc::clone(&ctx.daemon_sets);
             ctx.pods.on(move |old, new| {
-                let uid = |p: &Pod| p.metadata.uid.clone().unwrap_or_default();
-                match (old, new) {
-                    (None, Some(pod)) => {
-                        if let Some(key) = owner_key(&sets, pod) {
-                            expectations.creation_observed(&key);
-                            queue.add(key);
-                        }
-                    }
-                    (Some(before), Some(pod)) => {
-                        if let Some(key) = owner_key(&sets, pod) {
-                            if pod.metadata.deletion_timestamp.is_some()
-                                && before.metadata.deletion_timestamp.is_none()
-                            {
-                                expectations.deletion_observed(&key, &uid(pod));
-                            }
-                            queue.add(key);
-                        }
-                    }
-                    (Some(pod), None) => {
-                        if let Some(key) = owner_key(&sets, pod) {
-                            expectations.deletion_observed(&key, &uid(pod));
-                            queue.add(key);
-                        }
-                    }
-                    (None, None) => {}
-                }
+                crate::expectations::observe_child(&sets, &queue, &expectations, old, new);
             });
         }
         {

@@ -14,7 +14,6 @@ mod status;
 
 use crate::Context;
 use crate::informer::{Informer, key_of};
-use crate::pods;
 use crate::queue::WorkQueue;
 use crate::runner::Reconcile;
 use gantry_api::selector::LabelSelector;
@@ -37,20 +36,6 @@ fn selector_of(deployment: &Deployment) -> Option<LabelSelector> {
     LabelSelector::from_label_selector_json(&json)
         .ok()
         .filter(|s| !s.is_nothing())
-}
-
-/// The Deployment controlling `set`, if this informer knows it (same UID).
-fn owner_key(
-    deployments: &Informer<Deployment>,
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Option<String> {
-    let owner = pods::controller_of(meta)?;
-    if owner.kind != "Deployment" {
-        return None;
-    }
-    let key = format!("{}/{}", meta.namespace.as_deref()?, owner.name);
-    let deployment = deployments.get(&key)?;
-    (deployment.metadata.uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
 }
 
 /// Deployments in the set's namespace whose selector matches it (to adopt an orphan).
@@ -81,7 +66,7 @@ impl DeploymentController {
             let deployments = Arc::clone(&ctx.deployments);
             ctx.replica_sets.on(move |old, new| {
                 let owners =
-                    [old, new].map(|s| s.and_then(|s| owner_key(&deployments, &s.metadata)));
+                    [old, new].map(|s| s.and_then(|s| deployments.controller_of(&s.metadata)));
                 for key in owners.iter().flatten() {
                     queue.add(key.clone());
                 }
@@ -118,14 +103,13 @@ fn on_pod_gone(
     queue: &WorkQueue,
     pod: &Pod,
 ) {
-    let Some(owner) = pods::controller_of(&pod.metadata).filter(|o| o.kind == "ReplicaSet") else {
+    let Some(set) = sets
+        .controller_of(&pod.metadata)
+        .and_then(|key| sets.get(&key))
+    else {
         return;
     };
-    let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
-    let Some(set) = sets.get(&format!("{namespace}/{}", owner.name)) else {
-        return;
-    };
-    if let Some(key) = owner_key(deployments, &set.metadata) {
+    if let Some(key) = deployments.controller_of(&set.metadata) {
         let recreate = deployments
             .get(&key)
             .is_some_and(|d| strategy(&d) == "Recreate");

@@ -15,7 +15,7 @@ pub mod ttl;
 
 use crate::Context;
 use crate::expectations::Expectations;
-use crate::informer::{Informer, key_of, split_key};
+use crate::informer::{key_of, split_key};
 use crate::pods;
 use crate::queue::WorkQueue;
 use crate::runner::Reconcile;
@@ -38,13 +38,6 @@ pub struct JobController {
     recorder: gantry_client::events::Recorder,
     queue: Arc<WorkQueue>,
     expectations: Arc<Expectations>,
-}
-
-fn owner_key(jobs: &Informer<Job>, pod: &Pod) -> Option<String> {
-    let owner = pods::controller_of(&pod.metadata).filter(|o| o.kind == "Job")?;
-    let key = format!("{}/{}", pod.metadata.namespace.as_deref()?, owner.name);
-    let job = jobs.get(&key)?;
-    (job.metadata.uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
 }
 
 fn phase(pod: &Pod) -> &str {
@@ -92,22 +85,7 @@ impl JobController {
             let (queue, expectations) = (Arc::clone(&queue), Arc::clone(&expectations));
             let jobs = Arc::clone(&ctx.jobs);
             ctx.pods.on(move |old, new| {
-                let Some(key) = new.or(old).and_then(|p| owner_key(&jobs, p)) else {
-                    return;
-                };
-                let uid = |p: &Pod| p.metadata.uid.clone().unwrap_or_default();
-                match (old, new) {
-                    (None, Some(_)) => expectations.creation_observed(&key),
-                    (Some(before), Some(pod))
-                        if pod.metadata.deletion_timestamp.is_some()
-                            && before.metadata.deletion_timestamp.is_none() =>
-                    {
-                        expectations.deletion_observed(&key, &uid(pod));
-                    }
-                    (Some(pod), None) => expectations.deletion_observed(&key, &uid(pod)),
-                    _ => {}
-                }
-                queue.add(key);
+                crate::expectations::observe_child(&jobs, &queue, &expectations, old, new);
             });
         }
         Arc::new(Self {

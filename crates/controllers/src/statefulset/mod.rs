@@ -10,7 +10,7 @@
 pub mod identity;
 
 use crate::Context;
-use crate::informer::{Informer, key_of, split_key};
+use crate::informer::{key_of, split_key};
 use crate::pods;
 use crate::queue::WorkQueue;
 use crate::runner::Reconcile;
@@ -29,13 +29,6 @@ pub struct StatefulSetController {
     ctx: Context,
     recorder: gantry_client::events::Recorder,
     queue: Arc<WorkQueue>,
-}
-
-fn owner_key(sets: &Informer<StatefulSet>, pod: &Pod) -> Option<String> {
-    let owner = pods::controller_of(&pod.metadata).filter(|o| o.kind == "StatefulSet")?;
-    let key = format!("{}/{}", pod.metadata.namespace.as_deref()?, owner.name);
-    let set = sets.get(&key)?;
-    (set.metadata.uid.as_deref() == Some(owner.uid.as_str())).then_some(key)
 }
 
 fn running_and_ready(pod: &Pod) -> bool {
@@ -62,7 +55,7 @@ impl StatefulSetController {
             let queue = Arc::clone(&queue);
             let sets = Arc::clone(&ctx.stateful_sets);
             ctx.pods.on(move |old, new| {
-                if let Some(key) = new.or(old).and_then(|p| owner_key(&sets, p)) {
+                if let Some(key) = new.or(old).and_then(|p| sets.controller_of(&p.metadata)) {
                     queue.add(key);
                 }
             });

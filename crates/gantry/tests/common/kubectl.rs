@@ -71,6 +71,15 @@ impl Kubectl {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// `get <what> -o jsonpath=<path>`, which must succeed.
+    pub(crate) fn jsonpath(&self, what: &[&str], path: &str) -> String {
+        let mut args = vec!["get"];
+        args.extend_from_slice(what);
+        let path = format!("jsonpath={path}");
+        args.extend_from_slice(&["-o", &path]);
+        self.ok(&args)
+    }
+
     /// Runs and expects failure; returns stderr.
     pub(crate) fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);

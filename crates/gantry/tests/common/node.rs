@@ -58,6 +58,9 @@ pub(crate) fn start_node_with(
         "0",
     ];
     args.extend_from_slice(extra);
+    if !dir.join("agent").exists() {
+        clear_stale_node(bridge);
+    }
     let mut server = Server::start_with_agent(dir, &args);
     server.wait_for_log("node running");
     server
@@ -72,4 +75,42 @@ pub(crate) async fn client(server: &Server) -> kube::Client {
     .await
     .unwrap();
     kube::Client::try_from(config).unwrap()
+}
+
+/// Removes what an earlier run's node left on `bridge`: a server that was stopped, or killed,
+/// leaves its pods running (by design: pods outlive a node restart), so their network
+/// namespaces keep the addresses a fresh node will hand out again, and answer for them. Kills
+/// the processes in each namespace on the bridge, deletes the namespaces and the bridge, and
+/// kills the shims whose containerd socket is gone.
+fn clear_stale_node(bridge: &str) {
+    let run = |args: &[&str]| -> String {
+        std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let links = run(&["ip", "-o", "link", "show", "master", bridge]);
+    for netns in links.lines().filter_map(|line| {
+        let mut words = line.split_whitespace();
+        words.find(|w| *w == "link-netns")?;
+        words.next().map(str::to_owned)
+    }) {
+        for pid in run(&["ip", "netns", "pids", &netns]).split_whitespace() {
+            run(&["kill", "-KILL", pid]);
+        }
+        run(&["ip", "netns", "delete", &netns]);
+    }
+    run(&["ip", "link", "delete", bridge]);
+    for line in run(&["pgrep", "-af", "containerd-shim-runc-v2"]).lines() {
+        let mut words = line.split_whitespace();
+        let pid = words.next().unwrap_or_default();
+        if words
+            .skip_while(|w| *w != "-address")
+            .nth(1)
+            .is_some_and(|socket| !Path::new(socket).exists())
+        {
+            run(&["kill", "-KILL", pid]);
+        }
+    }
 }
