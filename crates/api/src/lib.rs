@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod protobuf;
 pub mod quantity;
 pub mod selector;
+pub mod storage;
 pub mod strategic;
 pub mod time;
 pub mod version;

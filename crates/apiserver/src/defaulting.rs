@@ -157,6 +157,10 @@ pub fn apply(group: &str, kind: &str, object: &mut Value) {
                 set(spec, "volumeMode", json!("Filesystem"));
             }
         }
+        ("storage.k8s.io", "StorageClass") => {
+            set(root, "reclaimPolicy", json!("Delete"));
+            set(root, "volumeBindingMode", json!("Immediate"));
+        }
         ("", "PersistentVolume") => {
             if let Some(spec) = child(root, "spec") {
                 set(spec, "persistentVolumeReclaimPolicy", json!("Retain"));

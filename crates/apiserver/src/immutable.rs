@@ -69,7 +69,22 @@ pub fn violations(group: &str, kind: &str, old: &Value, new: &Value) -> Vec<Caus
         }
         ("", "PersistentVolumeClaim") => {
             const MUTABLE: &[&str] = &["resources", "volumeAttributesClassName"];
-            if strip(old.get("spec"), MUTABLE) != strip(new.get("spec"), MUTABLE) {
+            // The volume controller binds a pending claim (`volumeName` set once) and gives a
+            // class-less claim the default class later (upstream since 1.28).
+            let mut before = strip(old.get("spec"), MUTABLE);
+            let after = strip(new.get("spec"), MUTABLE);
+            for settable in ["volumeName", "storageClassName"] {
+                let unset = before.get(settable).is_none_or(|v| v.is_null() || v == "");
+                let may =
+                    settable == "volumeName" || before.get(settable).is_none_or(Value::is_null);
+                if unset
+                    && may
+                    && let (Some(map), Some(value)) = (before.as_object_mut(), after.get(settable))
+                {
+                    map.insert(settable.into(), value.clone());
+                }
+            }
+            if before != after {
                 causes.push(Cause::forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims"));
             }
         }

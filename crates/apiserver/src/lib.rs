@@ -23,6 +23,7 @@ pub mod registry;
 pub mod request;
 pub mod server;
 pub mod status;
+pub mod storage;
 pub mod strategy;
 pub mod table;
 pub mod watch;

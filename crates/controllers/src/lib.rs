@@ -29,16 +29,19 @@ pub mod revisions;
 pub mod runner;
 pub mod serviceaccount;
 pub mod statefulset;
+pub mod volumes;
 
 use informer::Informer;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    Endpoints, Namespace, Node, Pod, ReplicationController, ResourceQuota, Service, ServiceAccount,
+    Endpoints, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+    ReplicationController, ResourceQuota, Service, ServiceAccount,
 };
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::Api;
 use std::future::Future;
 use std::sync::Arc;
@@ -56,6 +59,8 @@ pub struct Config {
     /// How long a node may stay silent before it is `Unknown` (upstream's
     /// `--node-monitor-grace-period`, 40 s).
     pub node_monitor_grace_period: Duration,
+    /// Where the built-in `local-path` provisioner puts volumes on the nodes.
+    pub local_path_dir: std::path::PathBuf,
 }
 
 impl Default for Config {
@@ -65,6 +70,7 @@ impl Default for Config {
             lease: gantry_client::leader::Timing::default(),
             workers: 5,
             node_monitor_grace_period: Duration::from_secs(40),
+            local_path_dir: "/var/lib/gantry/storage".into(),
         }
     }
 }
@@ -108,6 +114,12 @@ pub struct Context {
     pub quotas: Arc<Informer<ResourceQuota>>,
     /// Every PodDisruptionBudget.
     pub budgets: Arc<Informer<PodDisruptionBudget>>,
+    /// Every PersistentVolumeClaim.
+    pub claims: Arc<Informer<PersistentVolumeClaim>>,
+    /// Every PersistentVolume.
+    pub volumes: Arc<Informer<PersistentVolume>>,
+    /// Every StorageClass.
+    pub storage_classes: Arc<Informer<StorageClass>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -137,6 +149,9 @@ impl Context {
             stateful_sets: Arc::default(),
             quotas: Arc::default(),
             budgets: Arc::default(),
+            claims: Arc::default(),
+            volumes: Arc::default(),
+            storage_classes: Arc::default(),
         }
     }
 
@@ -202,6 +217,11 @@ pub async fn run(
     let stateful_sets = statefulset::StatefulSetController::new(&ctx);
     let quotas = quota::QuotaController::new(&ctx);
     let budgets = disruption::DisruptionController::new(&ctx);
+    let volumes = volumes::VolumeController::new(&ctx, &config.local_path_dir);
+    let protection = volumes::protection::ProtectionController::new(&ctx);
+    if let Err(e) = volumes.local_path().ensure_class(client.clone()).await {
+        tracing::warn!(error = %e, "could not create the default storage class");
+    }
     let mut tasks = vec![
         tokio::spawn(Arc::clone(&ctx.pods).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.replica_sets).run(Api::all(client.clone()))),
@@ -222,6 +242,9 @@ pub async fn run(
         tokio::spawn(Arc::clone(&ctx.stateful_sets).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.quotas).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.budgets).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.claims).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.volumes).run(Api::all(client.clone()))),
+        tokio::spawn(Arc::clone(&ctx.storage_classes).run(Api::all(client.clone()))),
     ];
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
@@ -240,6 +263,9 @@ pub async fn run(
     ctx.stateful_sets.synced().await;
     ctx.quotas.synced().await;
     ctx.budgets.synced().await;
+    ctx.claims.synced().await;
+    ctx.volumes.synced().await;
+    ctx.storage_classes.synced().await;
     tasks.push(tokio::spawn(runner::run(replica_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(replication, config.workers)));
     tasks.push(tokio::spawn(runner::run(deployments, config.workers)));
@@ -256,6 +282,8 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(stateful_sets, config.workers)));
     tasks.push(tokio::spawn(runner::run(quotas, config.workers)));
     tasks.push(tokio::spawn(runner::run(budgets, config.workers)));
+    tasks.push(tokio::spawn(runner::run(volumes, config.workers)));
+    tasks.push(tokio::spawn(runner::run(protection, 1)));
     // Upstream checks every 5 s; a short grace period (tests) is checked more often.
     let grace = config.node_monitor_grace_period;
     let period = (grace / 4).clamp(Duration::from_millis(500), Duration::from_secs(5));
@@ -276,7 +304,7 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
     tracing::info!(controllers = ?["replicaset", "replicationcontroller",
         "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "resourcequota",
-        "disruption",
+        "disruption", "persistentvolume-binder", "pvc-protection",
         "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {

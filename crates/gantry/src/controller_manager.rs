@@ -25,6 +25,9 @@ pub(crate) struct Args {
     /// (upstream's `--node-monitor-grace-period`).
     #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
     node_monitor_grace_period: std::time::Duration,
+    /// Where the built-in `local-path` provisioner keeps volumes on the nodes.
+    #[arg(long, default_value = "/var/lib/gantry/storage")]
+    local_path_dir: std::path::PathBuf,
 }
 
 /// Runs the controller manager until SIGTERM or Ctrl-C.
@@ -39,6 +42,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             retry_period: seconds(args.leader_elect_retry_period),
         },
         node_monitor_grace_period: args.node_monitor_grace_period,
+        local_path_dir: args.local_path_dir,
         ..gantry_controllers::Config::default()
     };
     gantry_controllers::run(config, client, crate::server::shutdown_signal()).await

@@ -54,6 +54,10 @@ pub(crate) struct Args {
     /// `Unknown` and taints it (upstream's `--node-monitor-grace-period`).
     #[arg(long, default_value = "40s", value_parser = crate::duration::parse)]
     node_monitor_grace_period: Duration,
+    /// Where the built-in `local-path` provisioner keeps volumes on the nodes (default:
+    /// `<data-dir>/storage`).
+    #[arg(long)]
+    local_path_dir: Option<PathBuf>,
 }
 
 /// What the process runs.
@@ -181,6 +185,10 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         let config = gantry_controllers::Config {
             leader_elect: false,
             node_monitor_grace_period: args.node_monitor_grace_period,
+            local_path_dir: args
+                .local_path_dir
+                .clone()
+                .unwrap_or_else(|| args.data_dir.join("storage")),
             ..gantry_controllers::Config::default()
         };
         gantry_controllers::run(config, client, agent_finished(done_rx.clone())).await

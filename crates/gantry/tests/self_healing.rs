@@ -175,7 +175,11 @@ fn pods_of_a_silent_node_are_evicted_and_replaced_on_a_healthy_one() {
         stopped.elapsed().as_secs_f64()
     );
     let evicted = k.ok(&["get", "pods", "-l", "app=heal", "-o", "jsonpath={range .items[?(@.spec.nodeName==\"ghost\")]}{.status.conditions[?(@.type==\"DisruptionTarget\")].reason} {end}"]);
-    assert!(evicted.contains("DeletionByTaintManager"), "{evicted}");
+    assert!(
+        evicted.contains("DeletionByTaintManager"),
+        "{evicted:?}\n{}",
+        k.ok(&["get", "pods", "-l", "app=heal", "-o", "yaml"])
+    );
     let events = k.ok(&[
         "get",
         "events",

@@ -1,5 +1,6 @@
 //! StatefulSets end to end on a real node: stable names created in order (each after the
-//! previous is Ready), claims from `volumeClaimTemplates`, scale-down from the highest
+//! previous is Ready), claims from `volumeClaimTemplates` bound to volumes the built-in
+//! local-path provisioner makes (whose data survives the pod), scale-down from the highest
 //! ordinal, and a rolling update that replaces every pod and settles the revisions.
 
 #![allow(
@@ -11,7 +12,7 @@ mod common;
 
 use common::kubectl::Kubectl;
 use common::node::start_node;
-use common::{poll, poll_for};
+use common::poll_for;
 use std::time::Duration;
 
 const WEB: &str = "apiVersion: v1
@@ -37,18 +38,7 @@ spec:
       - name: c
         image: busybox:1.36
         command: [sh, -c, \"trap 'exit 0' TERM; while true; do sleep 1; done\"]
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: data}
-spec:
-  serviceName: web
-  replicas: 2
-  selector: {matchLabels: {app: data}}
-  template:
-    metadata: {labels: {app: data}}
-    spec:
-      containers: [{name: c, image: busybox:1.36, command: [sleep, '3600'], volumeMounts: [{name: www, mountPath: /www}]}]
+        volumeMounts: [{name: www, mountPath: /www}]
   volumeClaimTemplates:
   - metadata: {name: www}
     spec:
@@ -98,25 +88,55 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
         "web-2 came before web-1 was ready"
     );
 
-    // Claims from the template, one per pod; unbound (no provisioner yet), so data-0 waits
-    // and, OrderedReady, data-1 is not even created.
-    let claim = poll(|| {
-        k.jsonpath(
-            &["pvc", "www-data-0", "--ignore-not-found"],
-            "{.metadata.labels.app}",
-        )
+    // Claims from the template, one per pod, each bound to its own local-path volume
+    // (the default class) on the node.
+    for ordinal in 0..3 {
+        let claim = format!("www-web-{ordinal}");
+        assert_eq!(
+            k.jsonpath(
+                &["pod", &format!("web-{ordinal}")],
+                "{.spec.volumes[0].persistentVolumeClaim.claimName}"
+            ),
+            claim
+        );
+        let bound = k.jsonpath(&["pvc", &claim], "{.status.phase} {.spec.storageClassName} {.metadata.annotations.volume\\.kubernetes\\.io/selected-node}");
+        assert_eq!(
+            bound,
+            "Bound local-path e2e-node-15",
+            "{}",
+            k.ok(&["describe", "pvc", &claim])
+        );
+        let volume = k.jsonpath(&["pvc", &claim], "{.spec.volumeName}");
+        assert_eq!(
+            k.jsonpath(&["pv", &volume], "{.status.phase} {.spec.claimRef.name} {.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}"),
+            format!("Bound {claim} e2e-node-15")
+        );
+    }
+    // The data outlives the pod: the replacement mounts the same volume.
+    k.ok(&[
+        "exec",
+        "web-1",
+        "--",
+        "sh",
+        "-c",
+        "echo kept-by-web-1 > /www/data",
+    ]);
+    let old_uid = k.jsonpath(&["pod", "web-1"], "{.metadata.uid}");
+    k.ok(&["delete", "pod", "web-1"]);
+    let back = poll_for(Duration::from_secs(90), || {
+        let s = k.jsonpath(
+            &["pod", "web-1", "--ignore-not-found"],
+            "{.metadata.uid} {.status.phase}",
+        );
+        match s.split_once(' ') {
+            Some((uid, "Running")) if uid != old_uid => s,
+            _ => String::new(),
+        }
     });
-    assert_eq!(claim, "data");
+    assert!(!back.is_empty(), "web-1 did not come back");
     assert_eq!(
-        k.jsonpath(
-            &["pod", "data-0"],
-            "{.spec.volumes[0].persistentVolumeClaim.claimName}"
-        ),
-        "www-data-0"
-    );
-    assert_eq!(
-        k.ok(&["get", "pod", "data-1", "--ignore-not-found", "-o", "name"]),
-        ""
+        k.ok(&["exec", "web-1", "--", "cat", "/www/data"]).trim(),
+        "kept-by-web-1"
     );
 
     // Scale down: the highest ordinal goes first.

@@ -402,6 +402,12 @@ async fn bind(shared: Arc<Shared>, pod: PodInfo, node: String) {
         shared.queue.failed(pod, false);
         return;
     }
+    if let Err(why) = volumes::bind_delayed_claims(&shared, &pod, &node).await {
+        tracing::warn!(pod = %pod.key, error = %why, "volume binding failed; retrying");
+        shared.cache().remove_pod(&pod.uid);
+        shared.queue.failed(pod, false);
+        return;
+    }
     let namespace = pod.pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.pod.metadata.name.clone().unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), &namespace);

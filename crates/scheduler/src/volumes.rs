@@ -10,6 +10,9 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// The annotation naming the node a delayed claim's first pod goes to.
+pub const SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
+
 /// A pod's claim, as scheduling sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClaimState {
@@ -83,6 +86,59 @@ impl Storage {
                 }
             })
             .collect()
+    }
+}
+
+/// Upstream's VolumeBinding pre-bind for claims that waited for their pod's node: names the
+/// node on each (`volume.kubernetes.io/selected-node`, which the provisioner follows) and
+/// waits until every one is bound (up to upstream's 600 s bind timeout), so that the node
+/// never starts a pod whose volume does not exist yet.
+pub(crate) async fn bind_delayed_claims(
+    shared: &Shared,
+    pod: &crate::info::PodInfo,
+    node: &str,
+) -> Result<(), String> {
+    let delayed: Vec<&str> = pod
+        .claims
+        .iter()
+        .filter_map(|c| match c {
+            ClaimState::UnboundDelayed(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if delayed.is_empty() {
+        return Ok(());
+    }
+    let namespace = pod.pod.metadata.namespace.as_deref().unwrap_or_default();
+    let api: kube::Api<PersistentVolumeClaim> =
+        kube::Api::namespaced(shared.client.clone(), namespace);
+    let patch = serde_json::json!({"metadata": {"annotations": {SELECTED_NODE: node}}});
+    for name in &delayed {
+        api.patch(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let waiting = shared
+            .storage()
+            .resolve(&pod.pod)
+            .iter()
+            .any(|c| matches!(c, ClaimState::UnboundDelayed(_) | ClaimState::Missing(_)));
+        if !waiting {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "binding volumes: timed out waiting for the condition ({})",
+                delayed.join(", ")
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

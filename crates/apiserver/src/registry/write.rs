@@ -351,6 +351,8 @@ impl Registry {
         }
         match (resource.group, resource.plural) {
             ("", "pods") => self.admit_pod_priority(&mut object).await?,
+            ("", "persistentvolumeclaims") => self.admit_claim(&mut object).await?,
+            ("", "persistentvolumes") => crate::storage::admit_volume(&mut object),
             ("scheduling.k8s.io", "priorityclasses") => {
                 self.admit_priority_class(&object, None).await?;
             }

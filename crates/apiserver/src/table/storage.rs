@@ -201,13 +201,7 @@ pub(super) const STORAGE_CLASSES: Printer = Printer {
         AGE,
     ],
     cells: |class| {
-        let annotation = |key: &str| {
-            format::map(class, "/metadata/annotations")
-                .and_then(|a| a.get(key))
-                .is_some_and(|v| v == "true")
-        };
-        let default = annotation("storageclass.kubernetes.io/is-default-class")
-            || annotation("storageclass.beta.kubernetes.io/is-default-class");
+        let default = crate::storage::is_default_class(class);
         let name = text(class, "/metadata/name");
         let shown = if default {
             format!("{name} (default)")

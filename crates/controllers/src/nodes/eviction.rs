@@ -140,20 +140,13 @@ impl Reconcile for TaintEviction {
                     "TaintManagerEviction",
                     format!("Marking for deletion Pod {key}"),
                 );
-                let mut conditions: Vec<serde_json::Value> = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.clone())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|c| c.type_ != "DisruptionTarget")
-                    .filter_map(|c| serde_json::to_value(c).ok())
-                    .collect();
-                conditions.push(json!({"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
-                    "message": "Taint manager: deleting due to NoExecute taint", "lastTransitionTime": gantry_api::time::now_rfc3339()}));
-                let patch = json!({"status": {"conditions": conditions}});
+                // A strategic patch merges conditions by type: nothing another writer set
+                // meanwhile is lost.
+                let patch = json!({"status": {"conditions": [{"type": "DisruptionTarget", "status": "True",
+                    "reason": "DeletionByTaintManager", "message": "Taint manager: deleting due to NoExecute taint",
+                    "lastTransitionTime": gantry_api::time::now_rfc3339()}]}});
                 if let Err(e) = api
-                    .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .patch_status(name, &PatchParams::default(), &Patch::Strategic(&patch))
                     .await
                 {
                     tracing::debug!(pod = %key, error = %e, "could not add the DisruptionTarget condition");

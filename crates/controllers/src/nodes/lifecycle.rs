@@ -146,29 +146,17 @@ async fn mark_pods_not_ready(ctx: &Context, node: &str) {
         {
             continue;
         }
-        let now = gantry_api::time::now_rfc3339();
-        let conditions: Vec<Value> = conditions
-            .iter()
-            .map(|c| {
-                let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-                if c.type_ == "Ready" {
-                    v["status"] = json!("False");
-                    v["lastTransitionTime"] = json!(now);
-                }
-                v
-            })
-            .collect();
+        // Only the Ready condition, merged by type (a strategic patch): what other writers
+        // set meanwhile stays.
+        let patch = json!({"status": {"conditions": [{"type": "Ready", "status": "False",
+            "lastTransitionTime": gantry_api::time::now_rfc3339()}]}});
         let api: Api<Pod> = Api::namespaced(
             ctx.client.clone(),
             pod.metadata.namespace.as_deref().unwrap_or_default(),
         );
         let name = pod.metadata.name.as_deref().unwrap_or_default();
         if let Err(e) = api
-            .patch_status(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(&json!({"status": {"conditions": conditions}})),
-            )
+            .patch_status(name, &PatchParams::default(), &Patch::Strategic(&patch))
             .await
         {
             tracing::debug!(pod = name, error = %e, "could not mark the pod not ready");

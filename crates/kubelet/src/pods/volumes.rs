@@ -10,7 +10,8 @@ use crate::pods::PodContext;
 use crate::pods::env::{config_map_entries, field_value, secret_entries};
 use k8s_cri::v1 as cri;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume,
+    ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, PersistentVolume,
+    PersistentVolumeClaim, Pod, Secret, Volume,
 };
 use kube::api::Api;
 use std::collections::{BTreeMap, HashMap};
@@ -75,30 +76,10 @@ async fn setup_one(
         return Ok(dir);
     }
     if let Some(host) = &volume.host_path {
-        let path = PathBuf::from(&host.path);
-        match host.type_.as_deref().unwrap_or("") {
-            "DirectoryOrCreate" => std::fs::create_dir_all(&path).map_err(io)?,
-            "FileOrCreate" if !path.exists() => {
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
-                }
-                std::fs::write(&path, b"").map_err(io)?;
-            }
-            "Directory" if !path.is_dir() => {
-                return Err(format!(
-                    "hostPath type check failed: {} is not a directory",
-                    host.path
-                ));
-            }
-            "File" if !path.is_file() => {
-                return Err(format!(
-                    "hostPath type check failed: {} is not a file",
-                    host.path
-                ));
-            }
-            _ => {}
-        }
-        return Ok(path);
+        return host_path(&host.path, host.type_.as_deref().unwrap_or(""));
+    }
+    if let Some(source) = &volume.persistent_volume_claim {
+        return claimed_path(ctx, namespace, &source.claim_name).await;
     }
     let (plugin, files, mode) = if let Some(source) = &volume.config_map {
         let map = Api::<ConfigMap>::namespaced(ctx.client.clone(), namespace)
@@ -183,8 +164,8 @@ async fn setup_one(
         }
         ("kubernetes.io~projected", files, source.default_mode)
     } else {
-        // Volume kinds that need a storage driver (PVCs, CSI, ...) come with the volume
-        // controllers; until then the mount point is an empty directory.
+        // Volume kinds that need a storage driver (CSI, cloud disks, ...) are not supported
+        // yet: the mount point is an empty directory.
         let dir = volume_dir(ctx, uid, "kubernetes.io~unsupported", &volume.name);
         std::fs::create_dir_all(&dir).map_err(io)?;
         return Ok(dir);
@@ -192,6 +173,74 @@ async fn setup_one(
     let dir = volume_dir(ctx, uid, plugin, &volume.name);
     write_files(&dir, &files, mode.unwrap_or(0o644)).map_err(io)?;
     Ok(dir)
+}
+
+/// A host path checked (or created) as its `type` says.
+fn host_path(path_text: &str, kind: &str) -> Result<PathBuf, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let path = PathBuf::from(path_text);
+    match kind {
+        "DirectoryOrCreate" => std::fs::create_dir_all(&path).map_err(io)?,
+        "FileOrCreate" if !path.exists() => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            std::fs::write(&path, b"").map_err(io)?;
+        }
+        "Directory" if !path.is_dir() => {
+            return Err(format!(
+                "hostPath type check failed: {} is not a directory",
+                path_text
+            ));
+        }
+        "File" if !path.is_file() => {
+            return Err(format!(
+                "hostPath type check failed: {} is not a file",
+                path_text
+            ));
+        }
+        _ => {}
+    }
+    Ok(path)
+}
+
+/// Where a claim's volume is on this node: the claim must be bound, and its volume one that
+/// lives on the node's file system (hostPath, as the local-path provisioner makes, or local).
+async fn claimed_path(ctx: &PodContext, namespace: &str, claim: &str) -> Result<PathBuf, String> {
+    let found = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), namespace)
+        .get_opt(claim)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" not found"))?;
+    let phase = found
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_default();
+    let volume_name = found
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_name.clone())
+        .unwrap_or_default();
+    if phase != "Bound" || volume_name.is_empty() {
+        return Err(format!(
+            "PVC {namespace}/{claim} has non-bound phase ({phase:?}) or empty pvc.Spec.VolumeName ({volume_name:?})"
+        ));
+    }
+    let volume = Api::<PersistentVolume>::all(ctx.client.clone())
+        .get(&volume_name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let spec = volume.spec.unwrap_or_default();
+    if let Some(host) = &spec.host_path {
+        return host_path(&host.path, host.type_.as_deref().unwrap_or(""));
+    }
+    if let Some(local) = &spec.local {
+        return host_path(&local.path, "Directory");
+    }
+    Err(format!(
+        "volume {volume_name:?} has no source this node can mount (hostPath or local)"
+    ))
 }
 
 /// One file of a projected volume: (relative path, contents, mode).
