@@ -14,14 +14,15 @@
 mod common;
 
 use common::Server;
+use common::agent::{Agent, NodeSpec};
 use common::kubectl::Kubectl;
-use common::node::{client, images, start_node};
+use common::node::{client, start_node};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::Api;
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// Polls the pod until `done` holds for its JSON (up to `secs`); shows the pod on failure.
@@ -942,57 +943,13 @@ spec:
     drop(registry);
 }
 
-/// `gantry agent` as a process; killed (and its runtime with it) on drop.
-struct Agent {
-    child: Option<std::process::Child>,
-    data_dir: PathBuf,
-}
-
-impl Agent {
-    fn start(server: &str, data_dir: &Path) -> Self {
-        let images = images().to_str().unwrap().to_owned();
-        let log = std::fs::File::create(data_dir.join("agent.log")).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["agent", "--server", server, "--data-dir"])
-            .arg(data_dir)
-            .args(["--node-name", "e2e-node-6", "--cni-bridge", "gte2e6"])
-            .args(["--pod-cidr", "10.42.108.0/24", "--kubelet-port", "0"])
-            .args(["--images-dir", &images])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        Self {
-            child: Some(child),
-            data_dir: data_dir.to_owned(),
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(child.wait().unwrap().success());
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.kill();
-            common::kill_runtime_leftovers(&self.data_dir);
-        }
-    }
-}
+/// The worker node these tests start with `gantry agent`.
+const WORKER: NodeSpec<'static> = NodeSpec {
+    name: "e2e-node-6",
+    bridge: "gte2e6",
+    pod_cidr: "10.42.108.0/24",
+    netns: None,
+};
 
 async fn renew_time(leases: &Api<Lease>, node: &str) -> Option<String> {
     let lease = leases.get_opt(node).await.unwrap()?;
@@ -1016,7 +973,7 @@ async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
         .unwrap();
     let node_dir = dir.path().join("node");
     std::fs::create_dir_all(&node_dir).unwrap();
-    let mut agent = Agent::start(&url, &node_dir);
+    let mut agent = Agent::start(&url, &node_dir, &WORKER);
     let client = client(&server).await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
     for _ in 0..200 {
@@ -1067,7 +1024,7 @@ async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
     );
 
     // Started again, it finds the container running and leaves it alone.
-    let agent = Agent::start(&url, &node_dir);
+    let agent = Agent::start(&url, &node_dir, &WORKER);
     let mut renewed = stale.clone();
     for _ in 0..200 {
         renewed = renew_time(&leases, "e2e-node-6").await.unwrap();

@@ -1,8 +1,9 @@
-//! Self-healing when a node dies: a second node (an object whose heartbeat — its Lease — this
-//! test renews, as a hollow kubelet would) runs a Deployment's pods; when its heartbeat stops,
-//! the node lifecycle controller marks it `Unknown` and taints it `unreachable`, taint-based
-//! eviction removes the pods once their short `tolerationSeconds` pass, and the Deployment's
-//! replacements run on the real node. The time from the last heartbeat to two running
+//! Self-healing when a node dies, on two real nodes — each `gantry agent` in a network
+//! namespace of its own, with its own containerd, bridge and pod range — joined to a control
+//! plane on the host: a Deployment's pods run on one node; when that node's agent is killed,
+//! the node lifecycle controller marks the node `Unknown` and taints it `unreachable`,
+//! taint-based eviction removes its pods once their short `tolerationSeconds` pass, and the
+//! Deployment's replacements run on the other node. The time from the kill to two running
 //! replacements is printed.
 
 #![allow(
@@ -12,24 +13,12 @@
 
 mod common;
 
+use common::Server;
+use common::agent::{Agent, NodeSpec};
 use common::kubectl::Kubectl;
-use common::node::start_node_with;
+use common::netns::NetNs;
 use common::poll_for;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-const GHOST: &str = "apiVersion: v1
-kind: Node
-metadata:
-  name: ghost
-  labels: {kubernetes.io/hostname: ghost}
----
-apiVersion: coordination.k8s.io/v1
-kind: Lease
-metadata: {name: ghost, namespace: kube-node-lease}
-spec: {holderIdentity: ghost, leaseDurationSeconds: 40}
-";
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -65,84 +54,119 @@ fn live_pods(k: &Kubectl) -> String {
     live.join(" ")
 }
 
+/// Waits until `live_pods` reads `want`.
+fn wait_live(k: &Kubectl, want: &str, why: &str, agents: &[&Agent]) {
+    let seen = poll_for(Duration::from_secs(120), || {
+        let p = live_pods(k);
+        if p == want { p } else { String::new() }
+    });
+    assert!(
+        !seen.is_empty(),
+        "{why}: {}\n{}\n{}",
+        live_pods(k),
+        k.ok(&["describe", "pods", "-l", "app=heal"]),
+        agents
+            .iter()
+            .map(|a| a.log())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    );
+}
+
 #[test]
-fn pods_of_a_silent_node_are_evicted_and_replaced_on_a_healthy_one() {
+fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_node_with(
-        dir.path(),
-        "e2e-node-14",
-        "gte2e14",
-        "10.42.116.0/24",
-        &["--node-monitor-grace-period", "15s"],
+    let server = Server::start_on(
+        &dir.path().join("server"),
+        "0.0.0.0:0",
+        &["--disable-agent", "--node-monitor-grace-period", "15s"],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let file = dir.path().join("ghost.yaml");
-    std::fs::write(&file, GHOST).unwrap();
-    k.ok(&["apply", "-f", file.to_str().unwrap()]);
-    let room = r#"{"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"}}}"#;
-    k.ok(&[
-        "patch",
-        "node",
-        "ghost",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        room,
-    ]);
-
-    // The ghost's heartbeat: its Lease renewed and its Ready condition posted every 500 ms.
-    let beating = Arc::new(AtomicBool::new(true));
-    let heart = {
-        let beating = Arc::clone(&beating);
-        let k = Kubectl::new(33, &server.kubeconfig);
-        std::thread::spawn(move || {
-            while beating.load(Ordering::Relaxed) {
-                let now = k8s_openapi::jiff::Timestamp::now();
-                let micro = now.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string();
-                let second = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-                let _ = k.run(&[
-                    "-n",
-                    "kube-node-lease",
-                    "patch",
-                    "lease",
-                    "ghost",
-                    "--type=merge",
-                    "-p",
-                    &format!(r#"{{"spec":{{"renewTime":"{micro}"}}}}"#),
-                ]);
-                let _ = k.run(&["patch", "node", "ghost", "--subresource=status", "--type=merge", "-p",
-                    &format!(r#"{{"status":{{"conditions":[{{"type":"Ready","status":"True","reason":"KubeletReady","message":"hollow","lastHeartbeatTime":"{second}","lastTransitionTime":"{second}"}}]}}}}"#)]);
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        })
-    };
-
-    // The pods go to the ghost while the real node is cordoned.
-    k.ok(&["cordon", "e2e-node-14"]);
-    let file = dir.path().join("heal.yaml");
-    std::fs::write(&file, DEPLOYMENT).unwrap();
-    k.ok(&["apply", "-f", file.to_str().unwrap()]);
-    let placed = poll_for(Duration::from_secs(60), || {
-        let p = live_pods(&k);
-        if p == "ghost=Pending ghost=Pending" {
-            p
+    let port = std::fs::read_to_string(&server.kubeconfig)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .and_then(|url| url.rsplit(':').next())
+        .unwrap()
+        .to_owned();
+    let (machine_a, machine_b) = (NetNs::create(16), NetNs::create(17));
+    let healthy = Agent::start(
+        &format!("http://{}:{port}", machine_a.host_ip),
+        &dir.path().join("a"),
+        &NodeSpec {
+            name: "e2e-node-16",
+            bridge: "gtnode",
+            pod_cidr: "10.42.118.0/24",
+            netns: Some(&machine_a),
+        },
+    );
+    let mut doomed = Agent::start(
+        &format!("http://{}:{port}", machine_b.host_ip),
+        &dir.path().join("b"),
+        &NodeSpec {
+            name: "e2e-node-17",
+            bridge: "gtnode",
+            pod_cidr: "10.42.119.0/24",
+            netns: Some(&machine_b),
+        },
+    );
+    let ready = poll_for(Duration::from_secs(60), || {
+        let s = k.ok(&["get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}"]);
+        if s.trim() == "e2e-node-16=True e2e-node-17=True" {
+            s
         } else {
             String::new()
         }
     });
     assert!(
-        !placed.is_empty(),
-        "the pods never landed on the ghost: {}",
-        live_pods(&k)
+        !ready.is_empty(),
+        "the nodes never became ready\n{}\n---\n{}",
+        healthy.log(),
+        doomed.log()
     );
-    k.ok(&["uncordon", "e2e-node-14"]);
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "node",
+            "e2e-node-17",
+            "-o",
+            "jsonpath={.status.addresses[?(@.type==\"InternalIP\")].address}"
+        ]),
+        machine_b.ip,
+        "each node has its machine's address"
+    );
 
-    // The heart stops.
-    beating.store(false, Ordering::Relaxed);
-    heart.join().unwrap();
-    let stopped = Instant::now();
+    // The pods go to the doomed node while the healthy one is cordoned.
+    k.ok(&["cordon", "e2e-node-16"]);
+    let file = dir.path().join("heal.yaml");
+    std::fs::write(&file, DEPLOYMENT).unwrap();
+    k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    wait_live(
+        &k,
+        "e2e-node-17=Running e2e-node-17=Running",
+        "the pods never ran on e2e-node-17",
+        &[&doomed],
+    );
+    let ips = k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=heal",
+        "-o",
+        "jsonpath={.items[*].status.podIP}",
+    ]);
+    assert!(
+        ips.split_whitespace()
+            .all(|ip| ip.starts_with("10.42.119.")),
+        "{ips}"
+    );
+    k.ok(&["uncordon", "e2e-node-16"]);
+
+    // The node dies: its agent is killed (its containers keep running, unseen).
+    doomed.kill();
+    let killed = Instant::now();
     let unknown = poll_for(Duration::from_secs(60), || {
-        let s = k.ok(&["get", "node", "ghost", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}/{.status.conditions[?(@.type==\"Ready\")].reason}|{.spec.taints[*].key}"]);
+        let s = k.ok(&["get", "node", "e2e-node-17", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}/{.status.conditions[?(@.type==\"Ready\")].reason}|{.spec.taints[*].key}"]);
         if s.starts_with("Unknown/NodeStatusUnknown|")
             && s.contains("node.kubernetes.io/unreachable")
         {
@@ -153,28 +177,19 @@ fn pods_of_a_silent_node_are_evicted_and_replaced_on_a_healthy_one() {
     });
     assert!(
         !unknown.is_empty(),
-        "the ghost was never marked Unknown and tainted"
+        "the dead node was never marked Unknown and tainted"
     );
-    let healed = poll_for(Duration::from_secs(120), || {
-        let p = live_pods(&k);
-        if p == "e2e-node-14=Running e2e-node-14=Running" {
-            p
-        } else {
-            String::new()
-        }
-    });
-    assert!(
-        !healed.is_empty(),
-        "the replacements never ran: {}\n{}\n{}",
-        live_pods(&k),
-        k.ok(&["describe", "pods", "-l", "app=heal"]),
-        k.ok(&["describe", "node", "e2e-node-14"])
+    wait_live(
+        &k,
+        "e2e-node-16=Running e2e-node-16=Running",
+        "the replacements never ran on e2e-node-16",
+        &[&healthy],
     );
     println!(
-        "time to heal: {:.1} s (node-monitor-grace-period 15 s (the kubelet renews its Lease every 10 s), tolerationSeconds 2 s)",
-        stopped.elapsed().as_secs_f64()
+        "time to heal: {:.1} s (node-monitor-grace-period 15 s, the kubelet renews its Lease every 10 s, tolerationSeconds 2 s)",
+        killed.elapsed().as_secs_f64()
     );
-    let evicted = k.ok(&["get", "pods", "-l", "app=heal", "-o", "jsonpath={range .items[?(@.spec.nodeName==\"ghost\")]}{.status.conditions[?(@.type==\"DisruptionTarget\")].reason} {end}"]);
+    let evicted = k.ok(&["get", "pods", "-l", "app=heal", "-o", "jsonpath={range .items[?(@.spec.nodeName==\"e2e-node-17\")]}{.status.conditions[?(@.type==\"DisruptionTarget\")].reason} {end}"]);
     assert!(
         evicted.contains("DeletionByTaintManager"),
         "{evicted:?}\n{}",
@@ -190,5 +205,7 @@ fn pods_of_a_silent_node_are_evicted_and_replaced_on_a_healthy_one() {
         events.contains("Marking for deletion Pod default/heal-"),
         "{events}"
     );
+    k.ok(&["delete", "deployment", "heal"]);
+    healthy.stop();
     server.stop();
 }

@@ -764,6 +764,26 @@ async fn a_bound_pod_is_deleted_gracefully_and_an_unbound_one_at_once() {
         .await
         .unwrap();
     assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    // Its node reporting status meanwhile does not finish the deletion.
+    let mut status = marked.clone();
+    status["status"]["phase"] = json!("Running");
+    f.registry
+        .update(
+            pods,
+            Some("default"),
+            "bound",
+            Some("status"),
+            status,
+            false,
+        )
+        .await
+        .unwrap();
+    let still = f
+        .registry
+        .get(pods, Some("default"), "bound")
+        .await
+        .unwrap();
+    assert_eq!(still["status"]["phase"], "Running");
     let now = DeleteOptions {
         grace_period_seconds: Some(0),
         ..DeleteOptions::default()

@@ -595,8 +595,15 @@ impl Registry {
             if new == old || dry_run {
                 return Ok(new); // nothing to write: upstream leaves the revision alone too
             }
-            // The last finalizer removed from an object being deleted: it goes now.
+            // The last finalizer removed from an object being deleted: it goes now — unless its
+            // grace period still runs (a pod its node is stopping: a status update then must not
+            // finish the deletion, as upstream's `ShouldDeleteDuringUpdate`).
+            let graceful = old
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .is_some_and(|g| g > 0);
             let finished = meta::meta_str(&new, "deletionTimestamp").is_some()
+                && !graceful
                 && meta::finalizers(&new).is_empty()
                 && (!is_namespace(resource) || spec_finalizers(&new).is_empty());
             let (had, has) = (allocator::held(&old), allocator::held(&new));

@@ -2,7 +2,9 @@
 
 #![allow(dead_code, reason = "each test file uses a different part")]
 
+pub(crate) mod agent;
 pub(crate) mod kubectl;
+pub(crate) mod netns;
 pub(crate) mod node;
 
 use std::io::{BufRead, BufReader, Read};
@@ -48,11 +50,17 @@ impl Server {
 
     /// Starts `gantry server <args>`, node agent included unless `args` disable it.
     pub(crate) fn start_with_agent(data_dir: &Path, args: &[&str]) -> Self {
+        Self::start_on(data_dir, "127.0.0.1:0", args)
+    }
+
+    /// `start_with_agent`, with the API server on `listen` (`0.0.0.0:0` for nodes in other
+    /// network namespaces).
+    pub(crate) fn start_on(data_dir: &Path, listen: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
             .arg("server")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--api-listen", "127.0.0.1:0"])
+            .args(["--api-listen", listen])
             .args(args)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")

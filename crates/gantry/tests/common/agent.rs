@@ -1,0 +1,97 @@
+//! `gantry agent` as a process: a worker node joined to a server, on the host or inside a
+//! network namespace of its own; killed (and its runtime with it) on drop.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+
+use super::kill_runtime_leftovers;
+use super::netns::NetNs;
+use super::node::images;
+use std::path::{Path, PathBuf};
+
+/// Where and as what a node runs.
+pub(crate) struct NodeSpec<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) bridge: &'a str,
+    pub(crate) pod_cidr: &'a str,
+    /// The machine it runs in (none: the host).
+    pub(crate) netns: Option<&'a NetNs>,
+}
+
+/// A running `gantry agent`.
+pub(crate) struct Agent {
+    child: Option<std::process::Child>,
+    data_dir: PathBuf,
+}
+
+impl Agent {
+    /// Starts a node against the API server at `server`, logging to `<data_dir>/agent.log`.
+    pub(crate) fn start(server: &str, data_dir: &Path, node: &NodeSpec<'_>) -> Self {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let images = images().to_str().unwrap().to_owned();
+        let log = std::fs::File::create(data_dir.join("agent.log")).unwrap();
+        let mut command = match node.netns {
+            // `nsenter` switches only the network namespace (`ip netns exec` would also remount
+            // /sys, hiding the cgroup file system the runtime needs).
+            Some(netns) => {
+                let mut c = std::process::Command::new("nsenter");
+                c.arg(format!("--net=/run/netns/{}", netns.name));
+                c.args(["--", env!("CARGO_BIN_EXE_gantry")]);
+                c.args(["agent", "--node-ip", &netns.ip]);
+                c
+            }
+            None => {
+                let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"));
+                c.arg("agent");
+                c
+            }
+        };
+        let child = command
+            .args(["--server", server, "--data-dir"])
+            .arg(data_dir)
+            .args(["--node-name", node.name, "--cni-bridge", node.bridge])
+            .args(["--pod-cidr", node.pod_cidr, "--kubelet-port", "0"])
+            .args(["--images-dir", &images])
+            .env("NO_COLOR", "1")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Self {
+            child: Some(child),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// What the agent printed so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("agent.log")).unwrap_or_default()
+    }
+
+    /// Kills the agent alone (SIGKILL): its containers keep running, as after a crash.
+    pub(crate) fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the agent with SIGTERM and checks that it exits cleanly.
+    pub(crate) fn stop(mut self) {
+        let mut child = self.child.take().unwrap();
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+        kill_runtime_leftovers(&self.data_dir);
+    }
+}
