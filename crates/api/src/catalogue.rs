@@ -182,19 +182,54 @@ pub fn in_group_version(
     let in_gv = |r: &Resource| r.group == group && r.version == version;
     let start = RESOURCES.iter().position(in_gv).unwrap_or(RESOURCES.len());
     let len = RESOURCES[start..].iter().take_while(|r| in_gv(r)).count();
-    RESOURCES[start..start + len].iter()
+    let mut custom: Vec<&'static Resource> = if len == 0 {
+        crate::custom::all()
+            .into_iter()
+            .filter(|r| in_gv(r))
+            .collect()
+    } else {
+        Vec::new() // a built-in group-version: definitions cannot add to it
+    };
+    custom.sort_by_key(|r| r.plural);
+    RESOURCES[start..start + len].iter().chain(custom)
 }
 
 /// The named groups (not core), in the order upstream's `/apis` lists them, each with its
 /// versions preferred-first.
 pub fn groups() -> Vec<Group> {
-    GROUPS
+    let mut groups: Vec<Group> = GROUPS
         .iter()
         .map(|&(name, versions)| Group {
             name,
             versions: versions.to_vec(),
         })
-        .collect()
+        .collect();
+    // Then the custom groups, by name (upstream ranks them after the built-in ones), each
+    // with its versions in upstream's version priority.
+    let mut custom: Vec<Group> = Vec::new();
+    for resource in crate::custom::all() {
+        if GROUPS.iter().any(|(name, _)| *name == resource.group) {
+            continue;
+        }
+        match custom.iter_mut().find(|g| g.name == resource.group) {
+            Some(group) if !group.versions.contains(&resource.version) => {
+                group.versions.push(resource.version);
+            }
+            Some(_) => {}
+            None => custom.push(Group {
+                name: resource.group,
+                versions: vec![resource.version],
+            }),
+        }
+    }
+    custom.sort_by_key(|g| g.name);
+    for group in &mut custom {
+        group
+            .versions
+            .sort_by(|a, b| crate::custom::version_priority(a, b));
+    }
+    groups.extend(custom);
+    groups
 }
 
 /// The named groups and their versions, preferred first, in upstream 1.33's `/apis` order (which

@@ -9,6 +9,7 @@
 //! - [`time`]: RFC 3339 timestamps.
 
 pub mod catalogue;
+pub mod custom;
 pub mod protobuf;
 pub mod quantity;
 pub mod selector;

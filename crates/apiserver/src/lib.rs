@@ -9,6 +9,7 @@
 pub mod allocator;
 pub mod bootstrap;
 pub mod convert;
+pub mod crd;
 pub mod defaulting;
 pub mod discovery;
 pub mod fields;
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod priority;
 pub mod registry;
 pub mod request;
+pub mod schema;
 pub mod server;
 pub mod status;
 pub mod storage;
@@ -78,6 +80,9 @@ impl ApiServer {
         bootstrap::ensure(&registry, &config.ranges)
             .await
             .map_err(Error::Bootstrap)?;
+        // Definitions are served from the first request on, then followed for changes.
+        let revision = crd::load(&registry).await.map_err(Error::Bootstrap)?;
+        tokio::spawn(crd::follow(registry.clone(), revision));
         let cache = watch_cache::WatchCache::start(registry.store().clone());
         let address = listener
             .local_addr()

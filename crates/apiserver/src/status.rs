@@ -157,7 +157,7 @@ impl ApiError {
     /// The detail upstream gives for a stale `resourceVersion`.
     pub const MODIFIED: &'static str = "the object has been modified; please apply your changes to the latest version and try again";
 
-    /// 422: `Pod "x" is invalid: <causes>`.
+    /// 422: `Pod "x" is invalid: <causes>` (`Deployment.apps "x"` outside the core group).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let rendered: Vec<String> = causes.iter().map(Cause::rendered).collect();
         let joined = if rendered.len() == 1 {
@@ -165,7 +165,13 @@ impl ApiError {
         } else {
             format!("[{}]", rendered.join(", "))
         };
-        let message = format!("{kind} {name:?} is invalid: {joined}");
+        // Upstream names the kind with its group (`Deployment.apps`), the core group bare.
+        let qualified = if group.is_empty() {
+            kind.to_owned()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let message = format!("{qualified} {name:?} is invalid: {joined}");
         let mut error = Self::new(422, "Invalid", message).about(group, kind, name);
         if let Some(details) = &mut error.details {
             details.causes = causes;

@@ -323,6 +323,7 @@ impl Registry {
         check_type(resource, &mut object)?;
         check_namespace(resource, &mut object, namespace)?;
         crate::defaulting::apply(resource.group, resource.kind, &mut object);
+        crate::crd::admit_object(resource, &mut object)?;
         if is_namespace(resource) {
             require_kubernetes_finalizer(&mut object);
         }
@@ -353,6 +354,9 @@ impl Registry {
             ("", "pods") => self.admit_pod_priority(&mut object).await?,
             ("", "persistentvolumeclaims") => self.admit_claim(&mut object).await?,
             ("", "persistentvolumes") => crate::storage::admit_volume(&mut object),
+            ("apiextensions.k8s.io", "customresourcedefinitions") => {
+                crate::crd::admit(&mut object)?;
+            }
             ("scheduling.k8s.io", "priorityclasses") => {
                 self.admit_priority_class(&object, None).await?;
             }
@@ -556,6 +560,7 @@ impl Registry {
                 }
             }
             crate::defaulting::apply(resource.group, resource.kind, &mut new);
+            crate::crd::admit_object(resource, &mut new)?;
             if is_service(resource) && subresource.is_none() {
                 allocator::prepare_service(&self.ranges, &mut new, Some(&old))?;
             }
