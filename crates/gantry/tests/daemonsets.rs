@@ -121,5 +121,59 @@ fn a_daemon_set_runs_one_pod_per_eligible_node_including_later_ones() {
         history.lines().any(|l| l.starts_with('1')) && history.lines().any(|l| l.starts_with('2')),
         "{history}"
     );
+
+    // With a surge the new pod starts beside the old one, which goes once it is replaced: the
+    // node never lacks a running daemon.
+    k.ok(&[
+        "patch",
+        "daemonset",
+        "agent",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}"#,
+    ]);
+    let old = k.jsonpath(&["pods", "-l", "app=agent"], "{.items[0].metadata.name}");
+    k.ok(&["set", "env", "daemonset/agent", "VERSION=3"]);
+    let both = poll(|| {
+        let env = k.ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=agent",
+            "-o",
+            "jsonpath={range .items[*]}[{.spec.containers[0].env[0].value}]{end}",
+        ]);
+        if env.contains("[2]") && env.contains("[3]") {
+            env
+        } else {
+            String::new()
+        }
+    });
+    assert!(!both.is_empty(), "the new pod never ran beside the old one");
+    let done = k.ok(&["rollout", "status", "daemonset/agent", "--timeout=90s"]);
+    assert!(done.contains("successfully rolled out"), "{done}");
+    // The old pod's deletion follows its replacement's availability (which ends the rollout).
+    let events = poll(|| {
+        let events = k.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.kind=DaemonSet",
+            "--sort-by=.lastTimestamp",
+        ]);
+        if events.contains(&format!("Deleted pod: {old}")) {
+            events
+        } else {
+            String::new()
+        }
+    });
+    let created = events.rfind("Created pod: agent-").unwrap();
+    let deleted = events
+        .find(&format!("Deleted pod: {old}"))
+        .unwrap_or_else(|| panic!("{old} was never deleted: {}", k.ok(&["get", "events"])));
+    assert!(
+        created < deleted,
+        "the old pod went before its replacement came: {events}"
+    );
     server.stop();
 }

@@ -62,6 +62,26 @@ fn deployments_roll_scale_undo_pause_and_stop_at_their_deadline() {
         "{.status.replicas}/{.status.updatedReplicas}/{.status.readyReplicas}/{.status.availableReplicas}",
     );
     assert_eq!(status, "2/2/2/2");
+    // A deleted pod is replaced (by the Deployment's ReplicaSet), on the node for real.
+    let victim = k.jsonpath(&["pods", "-l", "app=web"], "{.items[0].metadata.name}");
+    k.ok(&["delete", "pod", &victim]);
+    let replaced = poll(|| {
+        let names = k.jsonpath(
+            &[
+                "pods",
+                "-l",
+                "app=web",
+                "--field-selector=status.phase=Running",
+            ],
+            "{.items[*].metadata.name}",
+        );
+        if names.split_whitespace().count() == 2 && !names.contains(&victim) {
+            names
+        } else {
+            String::new()
+        }
+    });
+    assert!(!replaced.is_empty(), "{victim} was never replaced");
     let conditions = k.jsonpath(
         &["deploy", "web"],
         "{range .status.conditions[*]}{.type}={.status}/{.reason};{end}",

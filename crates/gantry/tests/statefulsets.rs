@@ -29,6 +29,7 @@ metadata: {name: web}
 spec:
   serviceName: web
   replicas: 3
+  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}
   selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web}}
@@ -158,6 +159,23 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
         events.find("delete Pod web-1").unwrap(),
     );
     assert!(two < first, "web-2 was deleted before web-1: {events}");
+    // `whenScaled: Delete`: the removed pods' claims go with them (and their local-path
+    // volumes with the claims); web-0 keeps its own.
+    let claims = poll_for(Duration::from_secs(60), || {
+        let c = k.jsonpath(&["pvc", "-l", "app=web"], "{.items[*].metadata.name}");
+        if c == "www-web-0" { c } else { String::new() }
+    });
+    assert_eq!(
+        claims,
+        "www-web-0",
+        "{}",
+        k.ok(&["get", "pvc", "-o", "yaml"])
+    );
+    let volumes = poll_for(Duration::from_secs(60), || {
+        let v = k.jsonpath(&["pv"], "{.items[*].spec.claimRef.name}");
+        if v == "www-web-0" { v } else { String::new() }
+    });
+    assert_eq!(volumes, "www-web-0", "{}", k.ok(&["get", "pv"]));
 
     // A new template rolls out; the revisions settle.
     k.ok(&["scale", "statefulset", "web", "--replicas=2"]);

@@ -6,6 +6,7 @@
 //! daemonset` lists them; pods carry the `controller-revision-hash` label.
 
 pub mod placement;
+pub mod surge;
 
 use crate::Context;
 use crate::expectations::Expectations;
@@ -289,6 +290,21 @@ impl Reconcile for DaemonSetController {
                 .and_then(|l| l.get(REVISION_LABEL))
                 == Some(&hash)
         };
+        let rolling_update = spec
+            .update_strategy
+            .as_ref()
+            .filter(|s| s.type_.as_deref().unwrap_or("RollingUpdate") == "RollingUpdate")
+            .and_then(|s| s.rolling_update.clone());
+        let eligible = nodes
+            .iter()
+            .filter(|n| placement::fits(&template_spec, n).0)
+            .count();
+        let max_surge = crate::deployment::rollout::scaled(
+            rolling_update.as_ref().and_then(|r| r.max_surge.as_ref()),
+            i32::try_from(eligible).unwrap_or(0),
+            true,
+        )
+        .max(0);
         if self.expectations.satisfied(&key) {
             let (mut create, mut delete): (Vec<String>, Vec<Arc<Pod>>) = (Vec::new(), Vec::new());
             let mut seen: HashSet<String> = HashSet::new();
@@ -308,9 +324,17 @@ impl Reconcile for DaemonSetController {
                 if should_run && running.is_empty() && failed.is_empty() {
                     create.push(name);
                 } else if running.len() > 1 {
-                    // One pod per node: the oldest stays.
+                    // One pod per node, the oldest — with a surge, one of each revision.
                     running.sort_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0));
-                    delete.extend(running.into_iter().skip(1));
+                    let mut kept: Vec<bool> = Vec::new();
+                    for pod in running {
+                        let kind = max_surge > 0 && current(&pod);
+                        if kept.contains(&kind) || (max_surge == 0 && !kept.is_empty()) {
+                            delete.push(pod);
+                        } else {
+                            kept.push(kind);
+                        }
+                    }
                 }
             }
             // Pods for nodes that no longer exist.
@@ -326,7 +350,38 @@ impl Reconcile for DaemonSetController {
                 .and_then(|s| s.type_.as_deref())
                 .unwrap_or("RollingUpdate")
                 == "RollingUpdate";
-            if rolling {
+            if rolling && max_surge > 0 {
+                let deleting: HashSet<String> = delete
+                    .iter()
+                    .filter_map(|p| p.metadata.uid.clone())
+                    .collect();
+                let per_node: Vec<(String, Vec<Arc<Pod>>)> = nodes
+                    .iter()
+                    .filter(|n| placement::fits(&template_spec, n).0)
+                    .filter_map(|n| {
+                        let name = n.metadata.name.clone()?;
+                        let live: Vec<Arc<Pod>> = by_node
+                            .get(&name)?
+                            .iter()
+                            .filter(|p| {
+                                phase(p) != "Failed"
+                                    && !deleting
+                                        .contains(p.metadata.uid.as_deref().unwrap_or_default())
+                            })
+                            .cloned()
+                            .collect();
+                        Some((name, live))
+                    })
+                    .collect();
+                let plan = surge::plan(
+                    &per_node,
+                    |p| current(p),
+                    |p| pods::is_available(p, min_ready, now),
+                    max_surge,
+                );
+                create.extend(plan.create);
+                delete.extend(plan.delete);
+            } else if rolling {
                 let desired = nodes
                     .iter()
                     .filter(|n| placement::fits(&template_spec, n).0)

@@ -8,6 +8,7 @@
 //! `partition`, one at a time, each once the rest are ready; `OnDelete` waits for users.
 
 pub mod identity;
+pub mod retention;
 
 use crate::Context;
 use crate::informer::{key_of, split_key};
@@ -137,6 +138,51 @@ impl StatefulSetController {
         }
     }
 
+    /// Keeps the claims' owners as the retention policy says (see `retention`).
+    async fn keep_claims(
+        &self,
+        set: &StatefulSet,
+        slots: &BTreeMap<i32, Arc<Pod>>,
+        condemned: &[(i32, Arc<Pod>)],
+    ) -> anyhow::Result<()> {
+        let namespace = set.metadata.namespace.as_deref().unwrap_or_default();
+        let name = set.metadata.name.as_deref().unwrap_or_default();
+        let templates = set
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_claim_templates.clone())
+            .unwrap_or_default();
+        let pods = slots
+            .iter()
+            .map(|(o, p)| (*o, p, false))
+            .chain(condemned.iter().map(|(o, p)| (*o, p, true)));
+        for (ordinal, pod, is_condemned) in pods {
+            for template in &templates {
+                let volume = template.metadata.name.as_deref().unwrap_or_default();
+                let claim_name = identity::claim_name(volume, name, ordinal);
+                let Some(claim) = self.ctx.claims.get(&format!("{namespace}/{claim_name}")) else {
+                    continue;
+                };
+                if let Some(owners) = retention::wanted_owners(&claim, set, Some(pod), is_condemned)
+                {
+                    let patch = json!({"metadata": {"ownerReferences": owners}});
+                    match Api::<PersistentVolumeClaim>::namespaced(
+                        self.ctx.client.clone(),
+                        namespace,
+                    )
+                    .patch(&claim_name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    {
+                        Ok(_) => {}
+                        Err(e) if crate::is_not_found(&e) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn delete(&self, set: &StatefulSet, pod: &Pod) -> anyhow::Result<()> {
         let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
         let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
@@ -223,6 +269,7 @@ impl Reconcile for StatefulSetController {
             }
         }
         condemned.sort_by_key(|(o, _)| std::cmp::Reverse(*o));
+        self.keep_claims(&set, &slots, &condemned).await?;
         let parallel = spec.pod_management_policy.as_deref() == Some("Parallel");
         let rolling = spec
             .update_strategy
