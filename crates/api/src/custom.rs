@@ -21,6 +21,7 @@ const VERBS: &[&str] = &[
     "update",
     "watch",
 ];
+/// The verbs of the `status` and `scale` subresources.
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
 /// One served version of a definition, as the API server reads it from the CRD.
@@ -44,6 +45,8 @@ pub struct Version {
     pub categories: Vec<String>,
     /// Whether the version has the `status` subresource.
     pub status: bool,
+    /// Whether the version has the `scale` subresource (an `autoscaling/v1` `Scale`).
+    pub scale: bool,
 }
 
 static CUSTOM: RwLock<Vec<&'static Resource>> = RwLock::new(Vec::new());
@@ -73,20 +76,31 @@ fn same(resource: &Resource, version: &Version) -> bool {
         && resource.short_names.iter().eq(version.short_names.iter())
         && resource.categories.iter().eq(version.categories.iter())
         && resource.subresource("status").is_some() == version.status
+        && resource.subresource("scale").is_some() == version.scale
 }
 
 fn to_resource(version: &Version) -> &'static Resource {
-    let subresources: &'static [Subresource] = if version.status {
-        Box::leak(Box::new([Subresource {
+    // In discovery order: `scale`, then `status`.
+    let mut subresources = Vec::new();
+    if version.scale {
+        subresources.push(Subresource {
+            name: "scale",
+            group: "autoscaling",
+            version: "v1",
+            kind: "Scale",
+            verbs: STATUS_VERBS,
+        });
+    }
+    if version.status {
+        subresources.push(Subresource {
             name: "status",
             group: leak(&version.group),
             version: leak(&version.version),
             kind: leak(&version.kind),
             verbs: STATUS_VERBS,
-        }]))
-    } else {
-        &[]
-    };
+        });
+    }
+    let subresources: &'static [Subresource] = Box::leak(subresources.into_boxed_slice());
     Box::leak(Box::new(Resource {
         group: leak(&version.group),
         version: leak(&version.version),

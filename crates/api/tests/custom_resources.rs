@@ -15,6 +15,7 @@ fn version(v: &str, status: bool) -> Version {
         short_names: vec!["wd".into()],
         categories: vec!["all".into()],
         status,
+        scale: status,
     }
 }
 
@@ -32,6 +33,11 @@ fn definitions_are_served_replaced_reused_and_removed() {
         ("Widget", &["wd"][..], true)
     );
     assert!(v1.subresource("status").is_some());
+    let scale = v1.subresource("scale").unwrap();
+    assert_eq!(
+        (scale.group, scale.version, scale.kind),
+        ("autoscaling", "v1", "Scale")
+    );
     let beta = catalogue::find_kind(group, "v1beta1", "Widget").unwrap();
     assert!(beta.subresource("status").is_none());
     let listed = catalogue::groups()

@@ -18,6 +18,7 @@
 
 mod access;
 mod cluster;
+mod custom;
 mod docs;
 mod format;
 mod networking;
@@ -205,6 +206,9 @@ fn columns(resource: &Resource) -> &'static [Column] {
 
 /// One object's cells, in column order.
 fn cells(resource: &Resource, object: &Value) -> Vec<Value> {
+    if let Some(served) = crate::crd::served::get(resource) {
+        return custom::cells(&served, object);
+    }
     let print = printer(resource).cells;
     if convert::converts(resource) {
         let mut stored = object.clone();
@@ -287,6 +291,9 @@ impl TableWriter {
     }
 
     fn definitions(resource: &Resource) -> Vec<Value> {
+        if let Some(served) = crate::crd::served::get(resource) {
+            return custom::definitions(&served);
+        }
         columns(resource)
             .iter()
             .map(|c| json!({"name": c.name, "type": c.kind, "format": c.format, "description": c.description, "priority": c.priority}))

@@ -39,7 +39,15 @@ spec:
             type: object
             properties:
               lastRun: {type: string}
-    subresources: {status: {}}
+              replicas: {type: integer}
+              selector: {type: string}
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .status.selector}
+    additionalPrinterColumns:
+    - {name: Spec, type: string, jsonPath: .spec.cronSpec}
+    - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+    - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
   - name: v1beta1
     served: true
     storage: false
@@ -106,6 +114,34 @@ fn a_definition_serves_its_kind_until_deleted_and_namespaces_take_its_objects_al
     assert_eq!(
         k.jsonpath(&["ct", "nightly", "-n", "team"], "{.apiVersion} {.spec}"),
         "stable.example.com/v1 {\"cronSpec\":\"0 3 * * *\",\"image\":\"backup:1\",\"replicas\":1}"
+    );
+    // Printed with the version's columns.
+    let table = k.ok(&["get", "ct", "nightly", "-n", "team"]);
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "SPEC", "REPLICAS", "AGE"], "{table}");
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("nightly   0 3 * * *   1 "),
+        "{table}"
+    );
+    // Scaled through its scale subresource.
+    k.ok(&["scale", "ct", "nightly", "-n", "team", "--replicas=3"]);
+    assert_eq!(
+        k.jsonpath(&["ct", "nightly", "-n", "team"], "{.spec.replicas}"),
+        "3"
+    );
+    let scale: serde_json::Value = serde_json::from_str(&k.ok(&[
+        "get",
+        "--raw",
+        "/apis/stable.example.com/v1/namespaces/team/crontabs/nightly/scale",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()),
+        (Some("Scale"), Some(3))
     );
     // And validated by it (kubectl renders the Status' causes as a list).
     let broken = dir.path().join("broken.yaml");

@@ -1,4 +1,5 @@
-//! The `scale` subresource (deployments, replicasets, statefulsets, replicationcontrollers): an
+//! The `scale` subresource (deployments, replicasets, statefulsets, replicationcontrollers, and
+//! custom resources whose definition declares one): an
 //! `autoscaling/v1` `Scale` view of `spec.replicas`, read and written through the owning object
 //! so that a scale is an ordinary, conflict-checked update of it.
 
@@ -10,23 +11,94 @@ use gantry_api::catalogue::Resource;
 use gantry_api::selector::LabelSelector;
 use serde_json::{Value, json};
 
+/// Where an object keeps what its `Scale` shows, as JSON pointers: built-in kinds use
+/// `spec.replicas`, `status.replicas` and their `spec.selector`; a custom resource says where in
+/// its definition's `subresources.scale` (the selector there is a string already).
+struct Paths {
+    spec: String,
+    status: String,
+    /// `None`: the built-in `spec.selector`.
+    selector: Option<String>,
+    /// `spec.replicas` when absent.
+    default: i64,
+}
+
+/// A printer-column style path (`.spec.replicas`) as a JSON pointer (`/spec/replicas`).
+fn pointer(path: &str) -> String {
+    path.replace('.', "/")
+}
+
+fn paths(resource: &Resource) -> Paths {
+    match crate::crd::served::get(resource).and_then(|s| s.scale.clone()) {
+        Some(scale) => Paths {
+            spec: pointer(
+                scale["specReplicasPath"]
+                    .as_str()
+                    .unwrap_or(".spec.replicas"),
+            ),
+            status: pointer(
+                scale["statusReplicasPath"]
+                    .as_str()
+                    .unwrap_or(".status.replicas"),
+            ),
+            selector: Some(
+                scale["labelSelectorPath"]
+                    .as_str()
+                    .map(pointer)
+                    .unwrap_or_default(),
+            ),
+            default: 0,
+        },
+        None => Paths {
+            spec: "/spec/replicas".into(),
+            status: "/status/replicas".into(),
+            selector: None,
+            default: 1,
+        },
+    }
+}
+
+/// Sets the value at a JSON pointer, making the objects on the way.
+fn set_at(object: &mut Value, pointer: &str, value: Value) {
+    let mut at = object;
+    for field in pointer.trim_start_matches('/').split('/') {
+        if !at.is_object() {
+            *at = json!({});
+        }
+        let Some(map) = at.as_object_mut() else {
+            return;
+        };
+        at = map.entry(field.to_owned()).or_insert(Value::Null);
+    }
+    *at = value;
+}
+
 /// The `Scale` of an object.
 fn to_scale(resource: &Resource, object: &Value) -> Value {
+    let paths = paths(resource);
     let replicas = object
-        .pointer("/spec/replicas")
+        .pointer(&paths.spec)
         .and_then(Value::as_i64)
-        .unwrap_or(1);
+        .unwrap_or(paths.default);
     let status_replicas = object
-        .pointer("/status/replicas")
+        .pointer(&paths.status)
         .and_then(Value::as_i64)
         .unwrap_or(0);
     // ReplicationControllers select with a plain map; the rest with a LabelSelector.
-    let selector = match object.pointer("/spec/selector") {
-        Some(s) if resource.plural == "replicationcontrollers" => {
-            LabelSelector::from_label_selector_json(&json!({"matchLabels": s})).ok()
+    let selector = match (&paths.selector, object.pointer("/spec/selector")) {
+        (Some(at), _) => object
+            .pointer(at)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        (None, Some(s)) if resource.plural == "replicationcontrollers" => {
+            LabelSelector::from_label_selector_json(&json!({"matchLabels": s}))
+                .ok()
+                .map(|s| s.to_string())
         }
-        Some(s) => LabelSelector::from_label_selector_json(s).ok(),
-        None => None,
+        (None, Some(s)) => LabelSelector::from_label_selector_json(s)
+            .ok()
+            .map(|s| s.to_string()),
+        (None, None) => None,
     };
     let mut metadata = json!({});
     for field in [
@@ -41,8 +113,8 @@ fn to_scale(resource: &Resource, object: &Value) -> Value {
         }
     }
     let mut status = json!({"replicas": status_replicas});
-    if let Some(selector) = selector {
-        status["selector"] = json!(selector.to_string());
+    if let Some(selector) = selector.filter(|s| !s.is_empty()) {
+        status["selector"] = json!(selector);
     }
     json!({
         "kind": "Scale",
@@ -125,7 +197,7 @@ impl Registry {
                 };
                 let replicas = replicas_of(&new_scale, name)?;
                 let mut updated = current.clone();
-                updated["spec"]["replicas"] = json!(replicas);
+                set_at(&mut updated, &paths(resource).spec, json!(replicas));
                 Ok((updated, precondition))
             })
             .await?;
