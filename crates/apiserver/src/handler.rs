@@ -8,6 +8,7 @@ use crate::registry::{DeleteOptions, ListOptions, PatchType, Registry, ScaleChan
 use crate::request::{self, Query, ResourceRequest, Target, Verb};
 use crate::status::ApiError;
 use crate::table::{IncludeObject, TableWriter};
+use crate::warnings::FieldValidation;
 use crate::watch;
 use crate::watch_cache::WatchCache;
 use bytes::Bytes;
@@ -386,32 +387,41 @@ impl Handler {
                 })
             }
             Verb::Watch => self.watch(resource, ns, name, query, table(include)).await,
-            Verb::Create => {
-                let object = decode_body(headers, &body)?;
-                Ok(single(
-                    registry.create(resource, ns, object, dry_run).await?,
-                    201,
-                ))
-            }
-            Verb::Update => {
-                let object = decode_body(headers, &body)?;
-                let name = name.unwrap_or_default();
-                Ok(single(
-                    registry
-                        .update(resource, ns, name, sub, object, dry_run)
-                        .await?,
-                    200,
-                ))
-            }
-            Verb::Patch => {
-                let patch_type = patch_type(headers)?;
-                let name = name.unwrap_or_default();
-                Ok(single(
-                    registry
-                        .patch(resource, ns, name, sub, (patch_type, &body), dry_run)
-                        .await?,
-                    200,
-                ))
+            Verb::Create | Verb::Update | Verb::Patch => {
+                let validation = FieldValidation::parse(query.get("fieldValidation"))?;
+                let write = async {
+                    let name = name.unwrap_or_default();
+                    match request.verb {
+                        Verb::Create => {
+                            let object = decode_body(headers, &body)?;
+                            let created = registry.create(resource, ns, object, dry_run).await?;
+                            Ok::<(Value, u16), ApiError>((created, 201))
+                        }
+                        Verb::Update => {
+                            let object = decode_body(headers, &body)?;
+                            let updated = registry
+                                .update(resource, ns, name, sub, object, dry_run)
+                                .await?;
+                            Ok((updated, 200))
+                        }
+                        _ => {
+                            let patch_type = patch_type(headers)?;
+                            let patched = registry
+                                .patch(resource, ns, name, sub, (patch_type, &body), dry_run)
+                                .await?;
+                            Ok((patched, 200))
+                        }
+                    }
+                };
+                let (result, warnings) = crate::warnings::scoped(validation, write).await;
+                let (object, code) = result?;
+                let mut response = single(object, code);
+                for warning in warnings {
+                    if let Ok(value) = crate::warnings::header_value(&warning).parse() {
+                        response.headers_mut().append("warning", value);
+                    }
+                }
+                Ok(response)
             }
             Verb::Delete => {
                 let options = DeleteOptions::parse(&body, query)?;

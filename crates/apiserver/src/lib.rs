@@ -28,6 +28,7 @@ pub mod status;
 pub mod storage;
 pub mod strategy;
 pub mod table;
+pub mod warnings;
 pub mod watch;
 pub mod watch_cache;
 

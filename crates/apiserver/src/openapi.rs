@@ -2,7 +2,8 @@
 //! group-version whose operations carry `x-kubernetes-group-version-kind` and declare the
 //! `fieldValidation` parameter. Seeing that parameter, kubectl (`apply`/`create` with the default
 //! `--validate=strict`) leaves validation to the server instead of failing to find schemas.
-//! Full schemas (for `kubectl explain` and strict validation) come with the schema work.
+//! Custom resources carry their definitions' schemas (so `kubectl explain` works for them); full
+//! schemas of the built-in kinds (explain, strict validation) come with the schema work.
 
 use gantry_api::catalogue::{self, Resource};
 use serde_json::{Map, Value, json};
@@ -71,7 +72,51 @@ fn operation(resource: &Resource, action: &str, with_validation: bool) -> Value 
     })
 }
 
+/// A kind's schema: a custom resource's own (its definition's `openAPIV3Schema`, with the
+/// fields every object has), so that `kubectl explain` can walk it; for built-in kinds, an open
+/// object until their schemas are generated.
+fn schema(resource: &Resource) -> Value {
+    match crate::crd::served::get(resource).and_then(|s| s.schema.clone()) {
+        Some(mut schema) => {
+            if let Some(map) = schema.as_object_mut() {
+                map.insert(
+                    "x-kubernetes-group-version-kind".into(),
+                    json!([gvk(resource)]),
+                );
+                let properties = map.entry("properties").or_insert_with(|| json!({}));
+                if let Some(properties) = properties.as_object_mut() {
+                    properties.insert("apiVersion".into(), json!({"type": "string",
+                        "description": "APIVersion defines the versioned schema of this representation of an object."}));
+                    properties.insert("kind".into(), json!({"type": "string",
+                        "description": "Kind is a string value representing the REST resource this object represents."}));
+                    properties.insert(
+                        "metadata".into(),
+                        json!({"type": "object",
+                        "description": "Standard object's metadata."}),
+                    );
+                }
+            }
+            schema
+        }
+        None => json!({
+            "type": "object",
+            "x-kubernetes-group-version-kind": [gvk(resource)],
+            "x-kubernetes-preserve-unknown-fields": true,
+        }),
+    }
+}
+
 fn schema_name(resource: &Resource) -> String {
+    // Custom kinds are named by their reversed group, as upstream names them.
+    if crate::crd::served::get(resource).is_some() {
+        let reversed: Vec<&str> = resource.group.split('.').rev().collect();
+        return format!(
+            "{}.{}.{}",
+            reversed.join("."),
+            resource.version,
+            resource.kind
+        );
+    }
     let group = match resource.group {
         "" => "core".to_owned(),
         g => g.split('.').next().unwrap_or(g).to_owned(),
@@ -111,14 +156,7 @@ pub fn document(group: &str, version: &str) -> Option<Value> {
         if r.has_verb("create") {
             paths.insert(collection, json!({"post": operation(r, "post", true)}));
         }
-        schemas.insert(
-            schema_name(r),
-            json!({
-                "type": "object",
-                "x-kubernetes-group-version-kind": [gvk(r)],
-                "x-kubernetes-preserve-unknown-fields": true,
-            }),
-        );
+        schemas.insert(schema_name(r), schema(r));
     }
     Some(json!({
         "openapi": "3.0.0",

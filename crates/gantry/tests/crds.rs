@@ -61,7 +61,7 @@ metadata: {name: team}
 apiVersion: stable.example.com/v1
 kind: CronTab
 metadata: {name: nightly, namespace: team}
-spec: {cronSpec: '0 3 * * *', image: backup:1, bogus: dropped}
+spec: {cronSpec: '0 3 * * *', image: backup:1}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -74,6 +74,17 @@ metadata: {name: hourly, namespace: default}
 spec: {cronSpec: '0 * * * *'}
 ";
 
+/// Applies the definition and waits until it is established.
+fn define(k: &Kubectl, definition: &std::path::Path) {
+    k.ok(&["apply", "-f", definition.to_str().unwrap()]);
+    k.ok(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=30s",
+        "crd/crontabs.stable.example.com",
+    ]);
+}
+
 #[test]
 fn a_definition_serves_its_kind_until_deleted_and_namespaces_take_its_objects_along() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,13 +94,7 @@ fn a_definition_serves_its_kind_until_deleted_and_namespaces_take_its_objects_al
     std::fs::write(&definition, DEFINITION).unwrap();
     std::fs::write(&objects, OBJECTS).unwrap();
 
-    k.ok(&["apply", "-f", definition.to_str().unwrap()]);
-    k.ok(&[
-        "wait",
-        "--for=condition=established",
-        "--timeout=30s",
-        "crd/crontabs.stable.example.com",
-    ]);
+    define(&k, &definition);
     let resources = k.ok(&[
         "api-resources",
         "--api-group=stable.example.com",
@@ -110,6 +115,21 @@ fn a_definition_serves_its_kind_until_deleted_and_namespaces_take_its_objects_al
     );
 
     k.ok(&["apply", "-f", objects.to_str().unwrap()]);
+    // An unknown field: refused by kubectl's default (strict) validation, dropped with a
+    // warning when asked to warn.
+    let bogus = dir.path().join("bogus.yaml");
+    std::fs::write(&bogus, "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: nightly, namespace: team}\nspec: {cronSpec: '0 3 * * *', image: 'backup:1', bogus: dropped}\n").unwrap();
+    let refused = k.fails(&["apply", "-f", bogus.to_str().unwrap()]);
+    assert!(
+        refused.contains("strict decoding error: unknown field \"spec.bogus\""),
+        "{refused}"
+    );
+    let warned = k.run(&["apply", "--validate=warn", "-f", bogus.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        warned.status.success() && stderr.contains("Warning: unknown field \"spec.bogus\""),
+        "{stderr}"
+    );
     // Pruned (the unknown `bogus`) and defaulted (`replicas`) by the v1 schema.
     assert_eq!(
         k.jsonpath(&["ct", "nightly", "-n", "team"], "{.apiVersion} {.spec}"),
@@ -126,6 +146,12 @@ fn a_definition_serves_its_kind_until_deleted_and_namespaces_take_its_objects_al
             .unwrap()
             .starts_with("nightly   0 3 * * *   1 "),
         "{table}"
+    );
+    // Explained from its schema.
+    let explained = k.ok(&["explain", "crontab.spec"]);
+    assert!(
+        explained.contains("cronSpec\t<string>") && explained.contains("replicas\t<integer>"),
+        "{explained}"
     );
     // Scaled through its scale subresource.
     k.ok(&["scale", "ct", "nightly", "-n", "team", "--replicas=3"]);
@@ -221,13 +247,7 @@ fn a_definition_serves_its_kind_until_deleted_and_namespaces_take_its_objects_al
         }
     });
     assert!(!gone.is_empty(), "the kind is still served");
-    k.ok(&["apply", "-f", definition.to_str().unwrap()]);
-    k.ok(&[
-        "wait",
-        "--for=condition=established",
-        "--timeout=30s",
-        "crd/crontabs.stable.example.com",
-    ]);
+    define(&k, &definition);
     let left = poll(|| {
         let out = k.run(&["get", "ct", "-A", "--no-headers", "-o", "name"]);
         if out.status.success() {

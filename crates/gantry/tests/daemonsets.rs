@@ -64,6 +64,18 @@ fn wait_placements(k: &Kubectl, want: &[&str]) {
     );
 }
 
+/// The `VERSION` of each of the set's pods, as `[v]` each.
+fn versions(k: &Kubectl) -> String {
+    k.ok(&[
+        "get",
+        "pods",
+        "-l",
+        "app=agent",
+        "-o",
+        "jsonpath={range .items[*]}[{.spec.containers[0].env[0].value}]{end}",
+    ])
+}
+
 #[test]
 fn a_daemon_set_runs_one_pod_per_eligible_node_including_later_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,14 +117,7 @@ fn a_daemon_set_runs_one_pod_per_eligible_node_including_later_ones() {
     assert!(done.contains("successfully rolled out"), "{done}");
     // The old pod leaves within its grace period; then only the new one is left.
     let env = poll(|| {
-        let env = k.ok(&[
-            "get",
-            "pods",
-            "-l",
-            "app=agent",
-            "-o",
-            "jsonpath={range .items[*]}[{.spec.containers[0].env[0].value}]{end}",
-        ]);
+        let env = versions(&k);
         if env == "[2]" { env } else { String::new() }
     });
     assert_eq!(env, "[2]", "the running pod is the new template's");
@@ -135,14 +140,7 @@ fn a_daemon_set_runs_one_pod_per_eligible_node_including_later_ones() {
     let old = k.jsonpath(&["pods", "-l", "app=agent"], "{.items[0].metadata.name}");
     k.ok(&["set", "env", "daemonset/agent", "VERSION=3"]);
     let both = poll(|| {
-        let env = k.ok(&[
-            "get",
-            "pods",
-            "-l",
-            "app=agent",
-            "-o",
-            "jsonpath={range .items[*]}[{.spec.containers[0].env[0].value}]{end}",
-        ]);
+        let env = versions(&k);
         if env.contains("[2]") && env.contains("[3]") {
             env
         } else {

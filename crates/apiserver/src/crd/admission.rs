@@ -1,9 +1,11 @@
 //! Admission for definitions (names, storage version, defaults, the clean-up finalizer) and
-//! for custom objects (pruned, defaulted and validated by their version's schema).
+//! for custom objects (pruned — unknown fields refused or warned about as the request's
+//! `fieldValidation` says — defaulted and validated by their version's schema).
 
 use super::{CLEANUP_FINALIZER, text};
 use crate::meta;
 use crate::status::{ApiError, Cause};
+use crate::warnings::FieldValidation;
 use gantry_api::catalogue::{self, Resource};
 use serde_json::{Value, json};
 
@@ -103,7 +105,25 @@ pub fn admit_object(resource: &Resource, object: &mut Value) -> Result<(), ApiEr
     let Some(schema) = super::served::get(resource).and_then(|s| s.schema.clone()) else {
         return Ok(());
     };
-    crate::schema::prune::prune(&schema, object, true);
+    let dropped = crate::schema::prune::prune(&schema, object, true);
+    if !dropped.is_empty() {
+        let unknown: Vec<String> = dropped
+            .iter()
+            .map(|path| format!("unknown field {path:?}"))
+            .collect();
+        match crate::warnings::validation() {
+            FieldValidation::Strict => {
+                let kind = resource.kind;
+                return Err(ApiError::bad_request(format!(
+                    "{kind} in version {:?} cannot be handled as a {kind}: strict decoding error: {}",
+                    resource.version,
+                    unknown.join(", ")
+                )));
+            }
+            FieldValidation::Warn => unknown.into_iter().for_each(crate::warnings::warn),
+            FieldValidation::Ignore => {}
+        }
+    }
     crate::schema::defaults::apply(&schema, object);
     let causes = crate::schema::validate::validate(&schema, object);
     if causes.is_empty() {

@@ -12,8 +12,9 @@
 //!
 //! `subresources.scale` gives it a `Scale` (`registry::scale`).
 //!
-//! Not yet: conversion webhooks, CEL validation rules, OpenAPI and `kubectl explain` from the
-//! schemas.
+//! The schemas also go into the OpenAPI v3 documents (`openapi`), for `kubectl explain`.
+//!
+//! Not yet: conversion webhooks, CEL validation rules.
 
 pub mod admission;
 pub mod served;

@@ -17,3 +17,12 @@ pub(crate) fn preserves_unknown(schema: &Value) -> bool {
         .and_then(Value::as_bool)
         == Some(true)
 }
+
+/// The field path of `key` under `path` (`spec` + `replicas` → `spec.replicas`).
+pub(crate) fn child_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}

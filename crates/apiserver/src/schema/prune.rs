@@ -3,12 +3,20 @@
 //! object's `apiVersion`, `kind` and `metadata` are always kept at the root (and in embedded
 //! resources).
 
-use super::preserves_unknown;
+use super::{child_path, preserves_unknown};
 use serde_json::Value;
 
 /// Prunes `value` by `schema`; `root` is the object itself (its type fields and metadata are
-/// the API server's, not the schema's).
-pub fn prune(schema: &Value, value: &mut Value, root: bool) {
+/// the API server's, not the schema's). Returns the paths of the fields it dropped
+/// (`spec.bogus`), for strict field validation.
+pub fn prune(schema: &Value, value: &mut Value, root: bool) -> Vec<String> {
+    let mut dropped = Vec::new();
+    prune_at(schema, value, root, "", &mut dropped);
+    dropped.sort();
+    dropped
+}
+
+fn prune_at(schema: &Value, value: &mut Value, root: bool, path: &str, dropped: &mut Vec<String>) {
     let embedded = schema
         .get("x-kubernetes-embedded-resource")
         .and_then(Value::as_bool)
@@ -22,10 +30,15 @@ pub fn prune(schema: &Value, value: &mut Value, root: bool) {
             }
             let keep_meta = root || embedded;
             map.retain(|key, _| {
-                (keep_meta && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"))
+                let kept = (keep_meta
+                    && matches!(key.as_str(), "apiVersion" | "kind" | "metadata"))
                     || properties.is_some_and(|p| p.contains_key(key))
                     || additional.is_some_and(|a| a != &Value::Bool(false))
-                    || preserves_unknown(schema)
+                    || preserves_unknown(schema);
+                if !kept {
+                    dropped.push(child_path(path, key));
+                }
+                kept
             });
             for (key, child) in map.iter_mut() {
                 if keep_meta && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
@@ -35,14 +48,14 @@ pub fn prune(schema: &Value, value: &mut Value, root: bool) {
                     .and_then(|p| p.get(key))
                     .or_else(|| additional.filter(|a| a.is_object()));
                 if let Some(child_schema) = child_schema {
-                    prune(child_schema, child, false);
+                    prune_at(child_schema, child, false, &child_path(path, key), dropped);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
-                for item in items {
-                    prune(item_schema, item, false);
+                for (i, item) in items.iter_mut().enumerate() {
+                    prune_at(item_schema, item, false, &format!("{path}[{i}]"), dropped);
                 }
             }
         }
@@ -67,7 +80,8 @@ mod tests {
             "spec": {"cronSpec": "*", "bogus": 1, "labels": {"a": "b"},
                 "items": [{"name": "n", "extra": true}], "free": {"anything": {"goes": 1}}},
             "status": {"dropped": true}});
-        prune(&schema, &mut object, true);
+        let dropped = prune(&schema, &mut object, true);
+        assert_eq!(dropped, ["spec.bogus", "spec.items[0].extra", "status"]);
         assert_eq!(
             object,
             json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "a"},

@@ -3,6 +3,7 @@
 //! `nullable`, `x-kubernetes-int-or-string`), `required`, `enum`, `pattern`, numeric bounds,
 //! string lengths, item counts, nested `properties`, `additionalProperties` and `items`.
 
+use super::child_path;
 use crate::status::Cause;
 use serde_json::{Value, json};
 
@@ -12,14 +13,6 @@ pub fn validate(schema: &Value, object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     check(schema, object, "", true, &mut causes);
     causes
-}
-
-fn child_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
 }
 
 /// The JSON type name upstream reports for a value.

@@ -40,6 +40,27 @@ fn uses_claim(pod: &Pod, name: &str) -> bool {
             .any(|c| c.claim_name == name)
 }
 
+/// Writes `object` back without `finalizer` (a conflict retries the key with fresh data).
+async fn drop_finalizer<K>(api: &Api<K>, object: &K, finalizer: &str) -> anyhow::Result<()>
+where
+    K: kube::Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut updated = object.clone();
+    updated.meta_mut().finalizers = Some(
+        object
+            .meta()
+            .finalizers
+            .iter()
+            .flatten()
+            .filter(|f| *f != finalizer)
+            .cloned()
+            .collect(),
+    );
+    let name = object.meta().name.as_deref().unwrap_or_default();
+    api.replace(name, &PostParams::default(), &updated).await?;
+    Ok(())
+}
+
 impl ProtectionController {
     /// The controller, with handlers on claims, volumes and pods.
     pub fn new(ctx: &Context) -> Arc<Self> {
@@ -99,20 +120,8 @@ impl ProtectionController {
         {
             return Ok(());
         }
-        let mut updated = claim.clone();
-        updated.metadata.finalizers = Some(
-            claim
-                .metadata
-                .finalizers
-                .iter()
-                .flatten()
-                .filter(|f| *f != CLAIM_PROTECTION)
-                .cloned()
-                .collect(),
-        );
-        Api::<PersistentVolumeClaim>::namespaced(self.ctx.client.clone(), namespace)
-            .replace(name, &PostParams::default(), &updated)
-            .await?;
+        let api = Api::<PersistentVolumeClaim>::namespaced(self.ctx.client.clone(), namespace);
+        drop_finalizer(&api, claim, CLAIM_PROTECTION).await?;
         Ok(())
     }
 
@@ -124,21 +133,8 @@ impl ProtectionController {
         {
             return Ok(());
         }
-        let name = volume.metadata.name.as_deref().unwrap_or_default();
-        let mut updated = volume.clone();
-        updated.metadata.finalizers = Some(
-            volume
-                .metadata
-                .finalizers
-                .iter()
-                .flatten()
-                .filter(|f| *f != VOLUME_PROTECTION)
-                .cloned()
-                .collect(),
-        );
-        Api::<PersistentVolume>::all(self.ctx.client.clone())
-            .replace(name, &PostParams::default(), &updated)
-            .await?;
+        let api = Api::<PersistentVolume>::all(self.ctx.client.clone());
+        drop_finalizer(&api, volume, VOLUME_PROTECTION).await?;
         Ok(())
     }
 }

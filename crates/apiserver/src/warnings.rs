@@ -1,0 +1,116 @@
+//! What one write request asked of field validation (`fieldValidation=Ignore|Warn|Strict`) and
+//! the warnings it collects, kept for the duration of the request as upstream keeps them in its
+//! request context: the code that finds an unknown field (deep in admission) asks how to treat
+//! it and records a warning without every signature in between carrying them. The handler
+//! turns the warnings into `Warning: 299 - "<text>"` headers, which kubectl prints.
+
+use crate::status::ApiError;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// How unknown fields in a request body are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValidation {
+    /// Dropped silently.
+    Ignore,
+    /// Dropped, with a warning (upstream's default).
+    Warn,
+    /// Refused.
+    Strict,
+}
+
+impl FieldValidation {
+    /// The query parameter's value (absent: `Warn`).
+    pub fn parse(value: Option<&str>) -> Result<Self, ApiError> {
+        match value.unwrap_or("Warn") {
+            "Ignore" => Ok(Self::Ignore),
+            "Warn" | "" => Ok(Self::Warn),
+            "Strict" => Ok(Self::Strict),
+            other => Err(ApiError::bad_request(format!(
+                "fieldValidation parameter unsupported: {other}"
+            ))),
+        }
+    }
+}
+
+struct Scope {
+    validation: FieldValidation,
+    warnings: Mutex<Vec<String>>,
+}
+
+tokio::task_local! {
+    static SCOPE: Scope;
+}
+
+/// Runs one request's work with its field validation; returns its result and its warnings.
+pub async fn scoped<T>(
+    validation: FieldValidation,
+    work: impl Future<Output = T>,
+) -> (T, Vec<String>) {
+    let scope = Scope {
+        validation,
+        warnings: Mutex::new(Vec::new()),
+    };
+    SCOPE
+        .scope(scope, async {
+            let result = work.await;
+            let warnings = SCOPE
+                .try_with(|s| {
+                    std::mem::take(
+                        &mut *s
+                            .warnings
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    )
+                })
+                .unwrap_or_default();
+            (result, warnings)
+        })
+        .await
+}
+
+/// The current request's field validation (`Ignore` outside a request: the API server's own
+/// writes).
+pub fn validation() -> FieldValidation {
+    SCOPE
+        .try_with(|s| s.validation)
+        .unwrap_or(FieldValidation::Ignore)
+}
+
+/// Records a warning for the current request (nothing outside one).
+pub fn warn(text: String) {
+    let _ = SCOPE.try_with(|s| {
+        s.warnings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(text);
+    });
+}
+
+/// A warning as an HTTP `Warning` header value (code 299, quoted text).
+pub fn header_value(text: &str) -> String {
+    format!("299 - {:?}", text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_sees_its_validation_and_gets_its_warnings() {
+        assert_eq!(validation(), FieldValidation::Ignore);
+        let (seen, warnings) = scoped(FieldValidation::Strict, async {
+            warn("unknown field \"spec.x\"".into());
+            validation()
+        })
+        .await;
+        assert_eq!(seen, FieldValidation::Strict);
+        assert_eq!(warnings, ["unknown field \"spec.x\""]);
+        assert_eq!(
+            header_value(&warnings[0]),
+            "299 - \"unknown field \\\"spec.x\\\"\""
+        );
+        assert!(FieldValidation::parse(Some("Loose")).is_err());
+        assert_eq!(FieldValidation::parse(None).unwrap(), FieldValidation::Warn);
+    }
+}
