@@ -176,6 +176,16 @@ fn a_stateful_set_starts_pods_in_order_with_their_own_claims_and_rolls_them() {
         if v == "www-web-0" { v } else { String::new() }
     });
     assert_eq!(volumes, "www-web-0", "{}", k.ok(&["get", "pv"]));
+    // And their data with them: the node removed the directories (web-0's stays).
+    let mut left: Vec<String> = std::fs::read_dir(dir.path().join("storage"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.retain(|name| name.starts_with("pvc-"));
+    assert!(
+        left.len() == 1 && left[0].ends_with("_default_www-web-0"),
+        "{left:?}"
+    );
 
     // A new template rolls out; the revisions settle.
     k.ok(&["scale", "statefulset", "web", "--replicas=2"]);

@@ -5,6 +5,7 @@
 //! It talks to the API server only through kube-rs, as upstream components use client-go.
 
 pub mod clock;
+pub mod local_volumes;
 pub mod logs;
 pub mod node;
 pub mod pods;
@@ -182,6 +183,11 @@ async fn run_node(
         ))
     });
     let pods = tokio::spawn(pods::manager::run(ctx, stop_rx.clone()));
+    let volumes = tokio::spawn(local_volumes::run(
+        client.clone(),
+        config.node_name.clone(),
+        stop_rx.clone(),
+    ));
     let heartbeat = {
         let client = client.clone();
         let name = config.node_name.clone();
@@ -223,7 +229,7 @@ async fn run_node(
     tracing::info!(node = %config.node_name, %ip, "node running");
     shutdown.await;
     let _ = stop_tx.send(true);
-    let _ = tokio::join!(pods, heartbeat, status_loop, endpoints);
+    let _ = tokio::join!(pods, heartbeat, status_loop, endpoints, volumes);
     if let Some(task) = static_pods {
         let _ = task.await;
     }

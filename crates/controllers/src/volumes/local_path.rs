@@ -2,18 +2,21 @@
 //! default StorageClass `local-path` (`WaitForFirstConsumer`, reclaim `Delete`), and for each
 //! claim of it a hostPath volume `<dir>/pvc-<uid>_<namespace>_<name>` on the node the claim's
 //! first pod was scheduled to, pinned there by node affinity. The node agent creates the
-//! directory when it mounts the volume (`DirectoryOrCreate`).
+//! directory when it mounts the volume (`DirectoryOrCreate`) and removes it once the volume is
+//! released for deletion.
 
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, PostParams};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The provisioner's name, as k3s' (so manifests written for k3s work unchanged).
 pub const PROVISIONER: &str = "rancher.io/local-path";
 /// The class it serves.
 pub const CLASS: &str = "local-path";
+/// The node a volume was made on (the node agent there reclaims it).
+pub const SELECTED_NODE: &str = "local.path.provisioner/selected-node";
 
 /// Where the volumes live on the nodes.
 #[derive(Debug, Clone)]
@@ -81,7 +84,7 @@ impl LocalPath {
             "kind": "PersistentVolume",
             "metadata": {"name": volume_name, "annotations": {
                 "pv.kubernetes.io/provisioned-by": PROVISIONER,
-                "local.path.provisioner/selected-node": node,
+                SELECTED_NODE: node,
             }},
             "spec": {
                 "capacity": {"storage": storage},
@@ -100,25 +103,6 @@ impl LocalPath {
             },
         }))
         .map_err(|e| e.to_string())
-    }
-
-    /// Removes a released volume's data. The directory is on the volume's node: removed here
-    /// when this process runs there (the single-binary cluster); elsewhere it stays.
-    pub fn remove_data(&self, volume: &PersistentVolume) -> std::io::Result<bool> {
-        let Some(path) = volume
-            .spec
-            .as_ref()
-            .and_then(|s| s.host_path.as_ref())
-            .map(|h| PathBuf::from(&h.path))
-        else {
-            return Ok(false);
-        };
-        // Only ever a directory this provisioner made: never follow a volume elsewhere.
-        if path.parent() != Some(self.dir.as_path()) || !Path::new(&path).exists() {
-            return Ok(false);
-        }
-        std::fs::remove_dir_all(&path)?;
-        Ok(true)
     }
 }
 
@@ -151,24 +135,5 @@ mod tests {
             v["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"],
             json!(["node-1"])
         );
-    }
-
-    #[test]
-    fn only_its_own_directories_are_removed() {
-        let root = tempfile::tempdir().unwrap();
-        let local = LocalPath::new(root.path());
-        let inside = root.path().join("pvc-1_d_c");
-        std::fs::create_dir_all(inside.join("sub")).unwrap();
-        let volume = |path: &Path| -> PersistentVolume {
-            serde_json::from_value(
-                json!({"metadata": {"name": "v"}, "spec": {"hostPath": {"path": path}}}),
-            )
-            .unwrap()
-        };
-        assert!(local.remove_data(&volume(&inside)).unwrap());
-        assert!(!inside.exists());
-        let outside = tempfile::tempdir().unwrap();
-        assert!(!local.remove_data(&volume(outside.path())).unwrap());
-        assert!(outside.path().exists());
     }
 }

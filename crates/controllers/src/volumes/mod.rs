@@ -4,8 +4,8 @@
 //! `local-path` provisioner, or an external one the claim is annotated for). Claims of a
 //! `WaitForFirstConsumer` class wait until the scheduler names their pod's node
 //! (`volume.kubernetes.io/selected-node`). A volume whose claim is gone is `Released` and then
-//! reclaimed by its policy: `Retain` keeps it, `Delete` deletes it (and its data, for
-//! local-path volumes).
+//! reclaimed by its policy: `Retain` keeps it, `Delete` has a local-path volume's node remove
+//! its data and the object.
 //!
 //! Both objects record the binding as upstream does: the volume's `claimRef`, the claim's
 //! `volumeName`, the `pv.kubernetes.io/bind-completed` / `bound-by-controller` annotations and
@@ -500,22 +500,16 @@ impl VolumeController {
                 if annotation(&volume.metadata, PROVISIONED_BY)
                     == Some(local_path::PROVISIONER) =>
             {
+                // The volume's node removes its data and then the object (`gantry-kubelet`'s
+                // `local_volumes`); with the node gone there is nothing left to remove.
                 self.set_volume_phase(volume, "Released", None).await?;
-                match self.local_path.remove_data(volume) {
-                    Ok(_) => {}
-                    Err(e) => {
-                        let message = format!("failed to delete volume data: {e}");
-                        self.events
-                            .warning(volume, None, "VolumeFailedDelete", message.clone());
-                        self.set_volume_phase(volume, "Failed", Some(&message))
-                            .await?;
-                        return Ok(());
+                let node = annotation(&volume.metadata, local_path::SELECTED_NODE);
+                if node.is_none_or(|n| self.ctx.nodes.get(n).is_none()) {
+                    match self.volumes_api().delete(name, &Default::default()).await {
+                        Ok(_) => {}
+                        Err(e) if crate::is_not_found(&e) => {}
+                        Err(e) => return Err(e.into()),
                     }
-                }
-                match self.volumes_api().delete(name, &Default::default()).await {
-                    Ok(_) => {}
-                    Err(e) if crate::is_not_found(&e) => {}
-                    Err(e) => return Err(e.into()),
                 }
             }
             "Delete" => {
