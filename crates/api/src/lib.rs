@@ -5,11 +5,13 @@
 //!   kind, scope, verbs, short names, categories and subresources.
 //! - [`selector`]: label and field selectors, parsed and matched as upstream does.
 //! - [`strategic`]: strategic merge patch.
+//! - [`managed`]: field ownership (`managedFields`) and server-side apply.
 //! - [`protobuf`]: Kubernetes protobuf request bodies read into JSON.
 //! - [`time`]: RFC 3339 timestamps.
 
 pub mod catalogue;
 pub mod custom;
+pub mod managed;
 pub mod protobuf;
 pub mod quantity;
 pub mod selector;

@@ -6,7 +6,7 @@
 use crate::discovery::{self, Aggregated};
 use crate::registry::{DeleteOptions, ListOptions, PatchType, Registry, ScaleChange};
 use crate::request::{self, Query, ResourceRequest, Target, Verb};
-use crate::status::ApiError;
+use crate::status::{ApiError, Cause};
 use crate::table::{IncludeObject, TableWriter};
 use crate::warnings::FieldValidation;
 use crate::watch;
@@ -341,16 +341,17 @@ impl Handler {
                 Verb::Get => registry.get_scale(resource, ns, name).await?,
                 Verb::Update => {
                     let body = decode_body(headers, &body)?;
-                    registry
-                        .write_scale(resource, ns, name, ScaleChange::Replace(&body), dry_run)
-                        .await?
+                    let manager = write_manager(request.verb, false, query, headers)?;
+                    let change = ScaleChange::Replace(&body);
+                    let write = registry.write_scale(resource, ns, name, change, dry_run);
+                    crate::field_manager::scoped(manager, sub, write).await?
                 }
                 _ => {
                     let patch = crate::registry::decode_patch(&body)?;
+                    let manager = write_manager(request.verb, false, query, headers)?;
                     let change = ScaleChange::Patch(patch_type(headers)?, &patch);
-                    registry
-                        .write_scale(resource, ns, name, change, dry_run)
-                        .await?
+                    let write = registry.write_scale(resource, ns, name, change, dry_run);
+                    crate::field_manager::scoped(manager, sub, write).await?
                 }
             };
             return Ok(ok(&scale));
@@ -389,6 +390,19 @@ impl Handler {
             Verb::Watch => self.watch(resource, ns, name, query, table(include)).await,
             Verb::Create | Verb::Update | Verb::Patch => {
                 let validation = FieldValidation::parse(query.get("fieldValidation"))?;
+                let applying = request.verb == Verb::Patch
+                    && content_type(headers) == "application/apply-patch+yaml";
+                let manager = write_manager(request.verb, applying, query, headers)?;
+                let force = match query.get("force") {
+                    None => false,
+                    Some(_) if !applying => {
+                        return Err(patch_options_invalid(Cause::forbidden(
+                            "force",
+                            "may not be specified for non-apply patch",
+                        )));
+                    }
+                    Some(value) => value == "true",
+                };
                 let write = async {
                     let name = name.unwrap_or_default();
                     match request.verb {
@@ -404,6 +418,11 @@ impl Handler {
                                 .await?;
                             Ok((updated, 200))
                         }
+                        _ if applying => {
+                            registry
+                                .apply(resource, ns, name, sub, &body, force, dry_run)
+                                .await
+                        }
                         _ => {
                             let patch_type = patch_type(headers)?;
                             let patched = registry
@@ -413,6 +432,7 @@ impl Handler {
                         }
                     }
                 };
+                let write = crate::field_manager::scoped(manager, sub, write);
                 let (result, warnings) = crate::warnings::scoped(validation, write).await;
                 let (object, code) = result?;
                 let mut response = single(object, code);
@@ -572,6 +592,37 @@ fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
         "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
         other => Err(ApiError::unsupported_media_type(other)),
     }
+}
+
+/// A 422 about the request's `PatchOptions`.
+fn patch_options_invalid(cause: Cause) -> ApiError {
+    ApiError::invalid("meta.k8s.io", "PatchOptions", "", vec![cause])
+}
+
+/// The field manager a write records: `fieldManager` (required for an apply), else the user
+/// agent's product.
+fn write_manager(
+    verb: Verb,
+    applying: bool,
+    query: &Query,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
+    let field_manager = query.get("fieldManager");
+    if applying && field_manager.is_none_or(str::is_empty) {
+        return Err(patch_options_invalid(Cause::required(
+            "fieldManager",
+            "is required for apply patch",
+        )));
+    }
+    let options = match verb {
+        Verb::Create => "CreateOptions",
+        Verb::Update => "UpdateOptions",
+        _ => "PatchOptions",
+    };
+    let user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    crate::field_manager::manager_of(field_manager.filter(|m| !m.is_empty()), user_agent, options)
 }
 
 /// `/version`, as a 1.33 server reports itself.

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod crd;
 pub mod defaulting;
 pub mod discovery;
+pub mod field_manager;
 pub mod fields;
 pub mod handler;
 pub mod immutable;

@@ -3,6 +3,7 @@
 //! [`Strategy`] is consulted at fixed points, and optimistic concurrency is the store's
 //! compare-and-swap on `mod_revision`, which *is* `metadata.resourceVersion`.
 
+mod apply;
 mod binding;
 mod list;
 mod scale;

@@ -154,6 +154,17 @@ impl ApiError {
         Self::new(409, "Conflict", message).about(group, resource, name)
     }
 
+    /// 409 refusing a server-side apply: the conflicting fields as causes, nothing else in
+    /// `details` (upstream's `NewApplyConflict`).
+    pub fn apply_conflict(message: String, causes: Vec<Cause>) -> Self {
+        let mut error = Self::new(409, "Conflict", message);
+        error.details = Some(Box::new(Details {
+            causes,
+            ..Details::default()
+        }));
+        error
+    }
+
     /// The detail upstream gives for a stale `resourceVersion`.
     pub const MODIFIED: &'static str = "the object has been modified; please apply your changes to the latest version and try again";
 

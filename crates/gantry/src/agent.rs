@@ -82,8 +82,7 @@ pub(crate) fn kubelet_config(
 
 /// Runs the node until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let url = args.server.parse()?;
-    let client = kube::Client::try_from(kube::Config::new(url))?;
+    let client = crate::client::for_component(&args.server, "kubelet")?;
     let config = kubelet_config(&args.data_dir, &args.node, false);
     tracing::info!(server = %args.server, node = %config.node_name, "starting the node agent");
     gantry_kubelet::run(config, client, crate::server::shutdown_signal()).await

@@ -32,7 +32,7 @@ pub(crate) struct Args {
 
 /// Runs the controller manager until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let client = kube::Client::try_from(kube::Config::new(args.server.parse()?))?;
+    let client = crate::client::for_component(&args.server, "kube-controller-manager")?;
     let seconds = std::time::Duration::from_secs;
     let config = gantry_controllers::Config {
         leader_elect: args.leader_elect,

@@ -1,6 +1,7 @@
 //! The `gantry` binary: parses flags, wires components together, installs tracing.
 
 mod agent;
+mod client;
 mod controller_manager;
 mod duration;
 mod scheduler;

@@ -24,7 +24,7 @@ pub(crate) struct Args {
 
 /// Runs the scheduler until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let client = kube::Client::try_from(kube::Config::new(args.server.parse()?))?;
+    let client = crate::client::for_component(&args.server, "kube-scheduler")?;
     let mut config = match &args.config {
         Some(path) => gantry_scheduler::SchedulerConfig::from_file(path)?,
         None => {

@@ -127,9 +127,8 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
             shutdown.await;
             return Ok(());
         }
-        let client = kube::Client::try_from(kube::Config::new(
-            format!("http://{}", local_url_host(address)).parse()?,
-        ))?;
+        let url = format!("http://{}", local_url_host(address));
+        let client = crate::client::for_component(&url, "kubelet")?;
         let config = crate::agent::kubelet_config(&args.data_dir, &args.agent, true);
         gantry_kubelet::run(config, client, shutdown).await
     };
@@ -161,9 +160,8 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         if role != Role::Node || args.disable_scheduler {
             return Ok(());
         }
-        let client = kube::Client::try_from(kube::Config::new(
-            format!("http://{}", local_url_host(address)).parse()?,
-        ))?;
+        let url = format!("http://{}", local_url_host(address));
+        let client = crate::client::for_component(&url, "kube-scheduler")?;
         let config = match &args.scheduler_config {
             Some(path) => gantry_scheduler::SchedulerConfig::from_file(path)?,
             None => {
@@ -178,9 +176,8 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         if role != Role::Node || args.disable_controller_manager {
             return Ok(());
         }
-        let client = kube::Client::try_from(kube::Config::new(
-            format!("http://{}", local_url_host(address)).parse()?,
-        ))?;
+        let url = format!("http://{}", local_url_host(address));
+        let client = crate::client::for_component(&url, "kube-controller-manager")?;
         // One server has no rival to elect against (as for the embedded scheduler).
         let config = gantry_controllers::Config {
             leader_elect: false,

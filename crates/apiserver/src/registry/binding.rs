@@ -48,7 +48,8 @@ impl Registry {
             .pointer("/metadata/uid")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        self.write_loop(pods, namespace, name, Some("binding"), dry_run, |current| {
+        let how = (Some("binding"), super::write::Tracking::Untracked);
+        self.write_loop(pods, namespace, name, how, dry_run, |current| {
             let assigned = current
                 .pointer("/spec/nodeName")
                 .and_then(Value::as_str)

@@ -169,37 +169,45 @@ impl Registry {
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let object = self
-            .write_loop(resource, namespace, name, None, dry_run, |current| {
-                let scale = to_scale(resource, current);
-                let (new_scale, precondition) = match &change {
-                    ScaleChange::Replace(body) => {
-                        let rv = meta::meta_str(body, "resourceVersion")
-                            .filter(|rv| !rv.is_empty())
-                            .map(|rv| {
-                                rv.parse::<i64>()
-                                    .map_err(|_| ApiError::bad_request("invalid resourceVersion"))
-                            })
-                            .transpose()?;
-                        ((*body).clone(), rv)
-                    }
-                    ScaleChange::Patch(kind, patch) => {
-                        let mut patched = scale.clone();
-                        super::write::apply_patch(
-                            &mut patched,
-                            *kind,
-                            patch,
-                            "autoscaling",
-                            "Scale",
-                            name,
-                        )?;
-                        (patched, None)
-                    }
-                };
-                let replicas = replicas_of(&new_scale, name)?;
-                let mut updated = current.clone();
-                set_at(&mut updated, &paths(resource).spec, json!(replicas));
-                Ok((updated, precondition))
-            })
+            .write_loop(
+                resource,
+                namespace,
+                name,
+                (None, super::write::Tracking::Update),
+                dry_run,
+                |current| {
+                    let scale = to_scale(resource, current);
+                    let (new_scale, precondition) = match &change {
+                        ScaleChange::Replace(body) => {
+                            let rv = meta::meta_str(body, "resourceVersion")
+                                .filter(|rv| !rv.is_empty())
+                                .map(|rv| {
+                                    rv.parse::<i64>().map_err(|_| {
+                                        ApiError::bad_request("invalid resourceVersion")
+                                    })
+                                })
+                                .transpose()?;
+                            ((*body).clone(), rv)
+                        }
+                        ScaleChange::Patch(kind, patch) => {
+                            let mut patched = scale.clone();
+                            super::write::apply_patch(
+                                &mut patched,
+                                *kind,
+                                patch,
+                                "autoscaling",
+                                "Scale",
+                                name,
+                            )?;
+                            (patched, None)
+                        }
+                    };
+                    let replicas = replicas_of(&new_scale, name)?;
+                    let mut updated = current.clone();
+                    set_at(&mut updated, &paths(resource).spec, json!(replicas));
+                    Ok((updated, precondition))
+                },
+            )
             .await?;
         Ok(to_scale(resource, &object))
     }

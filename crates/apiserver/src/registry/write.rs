@@ -25,6 +25,17 @@ pub enum PatchType {
     Strategic,
 }
 
+/// How a write records field ownership (`metadata.managedFields`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tracking {
+    /// The request's manager takes over the fields it changed.
+    Update,
+    /// A server-side apply computed the entries already (they come in the body).
+    Applied,
+    /// The write changes no ownership (a binding).
+    Untracked,
+}
+
 /// The parts of `DeleteOptions` the registry honours.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeleteOptions {
@@ -316,9 +327,22 @@ impl Registry {
         &self,
         resource: &'static Resource,
         namespace: Option<&str>,
-        mut object: Value,
+        object: Value,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
+        self.create_tracked(resource, namespace, object, dry_run, Tracking::Update)
+            .await
+    }
+
+    pub(super) async fn create_tracked(
+        &self,
+        resource: &'static Resource,
+        namespace: Option<&str>,
+        mut object: Value,
+        dry_run: bool,
+        tracking: Tracking,
+    ) -> Result<Value, ApiError> {
+        let sent = object.pointer("/metadata/managedFields").cloned();
         let strategy = Self::strategy(resource);
         check_type(resource, &mut object)?;
         check_namespace(resource, &mut object, namespace)?;
@@ -373,6 +397,27 @@ impl Registry {
         meta::set_meta(&mut object, "creationTimestamp", json!(meta::now_rfc3339()));
         if strategy.tracks_generation(&object) {
             meta::set_meta(&mut object, "generation", json!(1));
+        }
+        // Ownership is recorded before the initial status replaces the client's (the status
+        // is reset on create, so nobody owns it, as upstream's reset fields).
+        if strategy.has_status()
+            && let Some(map) = object.as_object_mut()
+        {
+            map.remove("status");
+        }
+        match tracking {
+            Tracking::Update => crate::field_manager::record_update(
+                resource,
+                &json!({}),
+                sent.as_ref(),
+                &mut object,
+            ),
+            Tracking::Applied => {
+                if let Some(entries) = sent {
+                    meta::set_meta(&mut object, "managedFields", entries);
+                }
+            }
+            Tracking::Untracked => {}
         }
         if strategy.has_status() {
             let map = object
@@ -476,9 +521,14 @@ impl Registry {
             }
         }
         let precondition = resource_version(&body)?;
-        self.write_loop(resource, namespace, name, subresource, dry_run, |_| {
-            Ok((body.clone(), precondition))
-        })
+        self.write_loop(
+            resource,
+            namespace,
+            name,
+            (subresource, Tracking::Update),
+            dry_run,
+            |_| Ok((body.clone(), precondition)),
+        )
         .await
     }
 
@@ -494,7 +544,8 @@ impl Registry {
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let patch = decode_patch(patch)?;
-        self.write_loop(resource, namespace, name, subresource, dry_run, |current| {
+        let how = (subresource, Tracking::Update);
+        self.write_loop(resource, namespace, name, how, dry_run, |current| {
             let mut patched = current.clone();
             apply_patch(
                 &mut patched,
@@ -526,7 +577,7 @@ impl Registry {
         resource: &'static Resource,
         namespace: Option<&str>,
         name: &str,
-        subresource: Option<&str>,
+        (subresource, tracking): (Option<&str>, Tracking),
         dry_run: bool,
         make: impl Fn(&Value) -> Result<(Value, Option<i64>), ApiError>,
     ) -> Result<Value, ApiError> {
@@ -546,6 +597,7 @@ impl Registry {
                     ApiError::MODIFIED,
                 ));
             }
+            let sent = body.pointer("/metadata/managedFields").cloned();
             let mut new = merge_update(&strategy, &old, body, subresource);
             // Only the namespace controller (through `finalize`) changes a namespace's
             // `spec.finalizers`, as upstream's namespace strategy keeps them on updates.
@@ -584,6 +636,18 @@ impl Registry {
                         causes,
                     ));
                 }
+            }
+            match tracking {
+                Tracking::Update => {
+                    crate::field_manager::record_update(resource, &old, sent.as_ref(), &mut new);
+                }
+                Tracking::Applied => match sent {
+                    Some(entries) => meta::set_meta(&mut new, "managedFields", entries),
+                    None => {
+                        meta::remove_meta(&mut new, "managedFields");
+                    }
+                },
+                Tracking::Untracked => {}
             }
             if desired_state(&new) != desired_state(&old) && strategy.tracks_generation(&new) {
                 let generation = old

@@ -1,0 +1,106 @@
+//! Server-side apply (`PATCH` with `application/apply-patch+yaml`): the configuration is merged
+//! into the live object by the field manager (`crate::field_manager`), which also decides the
+//! conflicts; the result is written through the same update path as every other write. An
+//! object that does not exist yet is created from the configuration alone (201).
+
+use super::Registry;
+use super::write::Tracking;
+use crate::meta;
+use crate::status::ApiError;
+use gantry_api::catalogue::Resource;
+use serde_json::{Value, json};
+
+/// Reads and checks an applied configuration: an object of the URL's type and name, without
+/// `managedFields`.
+fn configuration(resource: &Resource, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let config: Value = serde_yaml::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    if !config.is_object() {
+        return Err(ApiError::bad_request(
+            "the applied configuration must be an object",
+        ));
+    }
+    let api_version = config["apiVersion"].as_str().unwrap_or_default();
+    let kind = config["kind"].as_str().unwrap_or_default();
+    if api_version != resource.api_version() || kind != resource.kind {
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((group, version)) => (group, version),
+            None => ("", api_version),
+        };
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {group}/{version}, Kind={kind}"
+        )));
+    }
+    if config
+        .pointer("/metadata/managedFields")
+        .is_some_and(Value::is_array)
+    {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
+    match meta::meta_str(&config, "name") {
+        Some(given) if given != name => Err(ApiError::bad_request(format!(
+            "the name of the object ({given}) does not match the name on the URL ({name})"
+        ))),
+        _ => Ok(config),
+    }
+}
+
+impl Registry {
+    /// Applies a configuration as the request's field manager; `force` takes contested fields
+    /// over. Returns the object and the status code (201 when created).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply(
+        &self,
+        resource: &'static Resource,
+        namespace: Option<&str>,
+        name: &str,
+        subresource: Option<&str>,
+        body: &[u8],
+        force: bool,
+        dry_run: bool,
+    ) -> Result<(Value, u16), ApiError> {
+        let config = configuration(resource, name, body)?;
+        // A create that loses a race to another creator applies to what it created.
+        for _ in 0..2 {
+            let how = (subresource, Tracking::Applied);
+            let updated = self
+                .write_loop(resource, namespace, name, how, dry_run, |current| {
+                    let applied = crate::field_manager::apply(resource, current, &config, force)?;
+                    let precondition = meta::meta_str(&config, "resourceVersion")
+                        .filter(|rv| !rv.is_empty())
+                        .map(|rv| {
+                            rv.parse::<i64>().map_err(|_| {
+                                ApiError::bad_request(format!(
+                                    "invalid resourceVersion {rv:?}: not a store revision"
+                                ))
+                            })
+                        })
+                        .transpose()?;
+                    Ok((applied, precondition))
+                })
+                .await;
+            match updated {
+                Err(e) if e.code == 404 && subresource.is_none() => {}
+                other => return other.map(|object| (object, 200)),
+            }
+            let mut fresh = json!({"metadata": {"name": name}});
+            if let Some(ns) = namespace.filter(|_| resource.namespaced) {
+                fresh["metadata"]["namespace"] = json!(ns);
+            }
+            let object = crate::field_manager::apply(resource, &fresh, &config, force)?;
+            match self
+                .create_tracked(resource, namespace, object, dry_run, Tracking::Applied)
+                .await
+            {
+                Err(e) if e.code == 409 && e.reason == "AlreadyExists" => continue,
+                other => return other.map(|object| (object, 201)),
+            }
+        }
+        Err(ApiError::conflict(
+            resource.group,
+            resource.plural,
+            name,
+            "the object was created and deleted while being applied; try again",
+        ))
+    }
+}
