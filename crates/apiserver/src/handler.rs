@@ -401,7 +401,8 @@ impl Handler {
                             "may not be specified for non-apply patch",
                         )));
                     }
-                    Some(value) => value == "true",
+                    // As Go's `ParseBool`: clients send `true`, `True` or `1`.
+                    Some(value) => matches!(value, "1" | "t" | "T" | "true" | "True" | "TRUE"),
                 };
                 let write = async {
                     let name = name.unwrap_or_default();
