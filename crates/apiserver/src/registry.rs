@@ -109,5 +109,8 @@ impl Registry {
 }
 
 #[cfg(test)]
+#[path = "registry/apply_tests.rs"]
+mod apply_tests;
+#[cfg(test)]
 #[path = "registry/tests.rs"]
 mod tests;
