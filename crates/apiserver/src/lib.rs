@@ -8,6 +8,7 @@
 
 pub mod allocator;
 pub mod bootstrap;
+pub mod builtin_schema;
 pub mod convert;
 pub mod crd;
 pub mod defaulting;

@@ -2,11 +2,13 @@
 //! group-version whose operations carry `x-kubernetes-group-version-kind` and declare the
 //! `fieldValidation` parameter. Seeing that parameter, kubectl (`apply`/`create` with the default
 //! `--validate=strict`) leaves validation to the server instead of failing to find schemas.
-//! Custom resources carry their definitions' schemas (so `kubectl explain` works for them); full
-//! schemas of the built-in kinds (explain, strict validation) come with the schema work.
+//! Built-in kinds carry the schemas generated from the API's types (`builtin_schema`), custom
+//! resources their definitions' schemas, so `kubectl explain` works for both.
 
 use gantry_api::catalogue::{self, Resource};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 fn path_of(group: &str, version: &str) -> String {
     if group.is_empty() {
@@ -25,12 +27,65 @@ fn group_versions() -> Vec<(&'static str, &'static str)> {
     out
 }
 
-/// A short, stable hash of a group-version's document, so clients cache it correctly.
+/// The built-in kinds' part of a group-version's schemas (the same for the server's life):
+/// the kinds' schemas marked with their group-version-kind, every schema they use, and a hash
+/// of it all.
+struct BuiltinPart {
+    schemas: Map<String, Value>,
+    hash: u64,
+}
+
+fn builtin_part(group: &str, version: &str) -> &'static BuiltinPart {
+    static PARTS: OnceLock<HashMap<(String, String), BuiltinPart>> = OnceLock::new();
+    static EMPTY: OnceLock<BuiltinPart> = OnceLock::new();
+    let parts = PARTS.get_or_init(|| {
+        let schemas = crate::builtin_schema::get();
+        let mut parts = HashMap::new();
+        for (g, v) in group_versions() {
+            let kinds: Vec<(&str, &Resource)> = catalogue::resources()
+                .iter()
+                .filter(|r| (r.group, r.version) == (g, v))
+                .filter_map(|r| schemas.name_of(r).map(|name| (name, r)))
+                .collect();
+            let roots: Vec<&str> = kinds.iter().map(|(name, _)| *name).collect();
+            let mut closure = schemas.closure(&roots);
+            for (name, resource) in &kinds {
+                if let Some(Value::Object(schema)) = closure.get_mut(*name) {
+                    schema.insert(
+                        "x-kubernetes-group-version-kind".into(),
+                        json!([gvk(resource)]),
+                    );
+                }
+            }
+            let hash = crc_like(Value::Object(closure.clone()).to_string().as_bytes());
+            parts.insert(
+                (g.to_owned(), v.to_owned()),
+                BuiltinPart {
+                    schemas: closure,
+                    hash,
+                },
+            );
+        }
+        parts
+    });
+    parts
+        .get(&(group.to_owned(), version.to_owned()))
+        .unwrap_or_else(|| {
+            EMPTY.get_or_init(|| BuiltinPart {
+                schemas: Map::new(),
+                hash: 0,
+            })
+        })
+}
+
+/// A short, stable hash of a group-version's document, so clients cache it correctly: the
+/// built-in part's (computed once) combined with the rest's.
 fn hash(group: &str, version: &str) -> String {
-    let text = document(group, version)
+    let rest = document_without_builtin(group, version)
         .map(|d| d.to_string())
         .unwrap_or_default();
-    format!("{:016X}", crc_like(text.as_bytes()))
+    let combined = crc_like(rest.as_bytes()) ^ builtin_part(group, version).hash.rotate_left(17);
+    format!("{combined:016X}")
 }
 
 fn crc_like(bytes: &[u8]) -> u64 {
@@ -72,9 +127,8 @@ fn operation(resource: &Resource, action: &str, with_validation: bool) -> Value 
     })
 }
 
-/// A kind's schema: a custom resource's own (its definition's `openAPIV3Schema`, with the
-/// fields every object has), so that `kubectl explain` can walk it; for built-in kinds, an open
-/// object until their schemas are generated.
+/// A custom kind's schema: its definition's `openAPIV3Schema` with the fields every object
+/// has, so that `kubectl explain` can walk it (an open object for a version without one).
 fn schema(resource: &Resource) -> Value {
     match crate::crd::served::get(resource).and_then(|s| s.schema.clone()) {
         Some(mut schema) => {
@@ -106,26 +160,33 @@ fn schema(resource: &Resource) -> Value {
     }
 }
 
+/// A custom kind's schema name: by its reversed group, as upstream names them.
 fn schema_name(resource: &Resource) -> String {
-    // Custom kinds are named by their reversed group, as upstream names them.
-    if crate::crd::served::get(resource).is_some() {
-        let reversed: Vec<&str> = resource.group.split('.').rev().collect();
-        return format!(
-            "{}.{}.{}",
-            reversed.join("."),
-            resource.version,
-            resource.kind
-        );
-    }
-    let group = match resource.group {
-        "" => "core".to_owned(),
-        g => g.split('.').next().unwrap_or(g).to_owned(),
-    };
-    format!("io.k8s.api.{group}.{}.{}", resource.version, resource.kind)
+    let reversed: Vec<&str> = resource.group.split('.').rev().collect();
+    format!(
+        "{}.{}.{}",
+        reversed.join("."),
+        resource.version,
+        resource.kind
+    )
 }
 
 /// `/openapi/v3/<api|apis/group>/<version>`, if served.
 pub fn document(group: &str, version: &str) -> Option<Value> {
+    let mut document = document_without_builtin(group, version)?;
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (name, schema) in &builtin_part(group, version).schemas {
+            schemas.insert(name.clone(), schema.clone());
+        }
+    }
+    Some(document)
+}
+
+/// The document but for the built-in kinds' schemas: the paths, and custom kinds' schemas.
+fn document_without_builtin(group: &str, version: &str) -> Option<Value> {
     let resources: Vec<&Resource> = catalogue::in_group_version(group, version).collect();
     if resources.is_empty() {
         return None;
@@ -156,7 +217,9 @@ pub fn document(group: &str, version: &str) -> Option<Value> {
         if r.has_verb("create") {
             paths.insert(collection, json!({"post": operation(r, "post", true)}));
         }
-        schemas.insert(schema_name(r), schema(r));
+        if crate::crd::served::get(r).is_some() {
+            schemas.insert(schema_name(r), schema(r));
+        }
     }
     Some(json!({
         "openapi": "3.0.0",
@@ -178,6 +241,22 @@ mod tests {
             .unwrap();
         assert!(url.starts_with("/openapi/v3/apis/apps/v1?hash="));
         assert!(index["paths"]["api/v1"].is_object());
+    }
+
+    #[test]
+    fn built_in_kinds_carry_their_generated_schemas() {
+        let doc = document("apps", "v1").unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let deployment = &schemas["io.k8s.api.apps.v1.Deployment"];
+        assert_eq!(
+            deployment["x-kubernetes-group-version-kind"][0]["kind"],
+            "Deployment"
+        );
+        assert!(schemas["io.k8s.api.apps.v1.DeploymentStrategy"]["description"].is_string());
+        assert!(schemas["io.k8s.api.core.v1.PodSpec"].is_object());
+        // The hash is the document's: stable, and different per group-version.
+        assert_eq!(hash("apps", "v1"), hash("apps", "v1"));
+        assert_ne!(hash("apps", "v1"), hash("batch", "v1"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! turns the warnings into `Warning: 299 - "<text>"` headers, which kubectl prints.
 
 use crate::status::ApiError;
+use gantry_api::catalogue::Resource;
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -85,6 +86,31 @@ pub fn warn(text: String) {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(text);
     });
+}
+
+/// Reports the fields a write dropped because its kind does not have them, as the request's
+/// field validation asks: refused (400, upstream's strict decoding message), warned, or not.
+pub fn unknown_fields(resource: &Resource, dropped: &[String]) -> Result<(), ApiError> {
+    if dropped.is_empty() {
+        return Ok(());
+    }
+    let unknown = dropped.iter().map(|path| format!("unknown field {path:?}"));
+    match validation() {
+        FieldValidation::Strict => {
+            let kind = resource.kind;
+            let listed: Vec<String> = unknown.collect();
+            Err(ApiError::bad_request(format!(
+                "{kind} in version {:?} cannot be handled as a {kind}: strict decoding error: {}",
+                resource.version,
+                listed.join(", ")
+            )))
+        }
+        FieldValidation::Warn => {
+            unknown.for_each(warn);
+            Ok(())
+        }
+        FieldValidation::Ignore => Ok(()),
+    }
 }
 
 /// A warning as an HTTP `Warning` header value (code 299, quoted text).

@@ -2,7 +2,8 @@
 //! `unchanged` on a second run and `configured` after an edit that merges lists by key;
 //! `kubectl diff` shows exactly the edit; server-side apply records field managers, refuses
 //! to change another manager's field (409 naming it) unless forced, removes what its applier
-//! stops applying, and takes over objects kubectl applied client-side; the everyday commands
+//! stops applying, and takes over objects kubectl applied client-side; `explain` and strict
+//! validation work from the built-in kinds' schemas; the everyday commands
 //! (`create deployment` with its protobuf body, `set image`, `rollout restart`) leave the
 //! fields they change to their own managers.
 
@@ -270,6 +271,27 @@ fn scenario(minor: u32) {
     assert_eq!(
         k.jsonpath(&["-n", "shop", "deploy", "web"], "{.spec.replicas}"),
         "4"
+    );
+
+    // Built-in kinds are explained from their schemas, and their unknown fields refused by
+    // kubectl's default strict validation, which it leaves to the server.
+    let explained = k.ok(&["explain", "deployment.spec.strategy"]);
+    assert!(
+        explained.contains("KIND:       Deployment")
+            && explained.contains("rollingUpdate\t<RollingUpdateDeployment>"),
+        "{explained}"
+    );
+    let bogus = write(
+        dir.path(),
+        "bogus.yaml",
+        &deployment.replace("replicas: 2", "replicas: 2\n  bogus: 1"),
+    );
+    let refused = k.fails(&["apply", "-f", &bogus]);
+    assert!(
+        refused.contains(
+            "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.bogus\""
+        ),
+        "{refused}"
     );
 
     // The everyday commands.

@@ -5,7 +5,6 @@
 use super::{CLEANUP_FINALIZER, text};
 use crate::meta;
 use crate::status::{ApiError, Cause};
-use crate::warnings::FieldValidation;
 use gantry_api::catalogue::{self, Resource};
 use serde_json::{Value, json};
 
@@ -106,24 +105,7 @@ pub fn admit_object(resource: &Resource, object: &mut Value) -> Result<(), ApiEr
         return Ok(());
     };
     let dropped = crate::schema::prune::prune(&schema, object, true);
-    if !dropped.is_empty() {
-        let unknown: Vec<String> = dropped
-            .iter()
-            .map(|path| format!("unknown field {path:?}"))
-            .collect();
-        match crate::warnings::validation() {
-            FieldValidation::Strict => {
-                let kind = resource.kind;
-                return Err(ApiError::bad_request(format!(
-                    "{kind} in version {:?} cannot be handled as a {kind}: strict decoding error: {}",
-                    resource.version,
-                    unknown.join(", ")
-                )));
-            }
-            FieldValidation::Warn => unknown.into_iter().for_each(crate::warnings::warn),
-            FieldValidation::Ignore => {}
-        }
-    }
+    crate::warnings::unknown_fields(resource, &dropped)?;
     crate::schema::defaults::apply(&schema, object);
     let causes = crate::schema::validate::validate(&schema, object);
     if causes.is_empty() {

@@ -348,6 +348,7 @@ impl Registry {
         check_namespace(resource, &mut object, namespace)?;
         crate::defaulting::apply(resource.group, resource.kind, &mut object);
         crate::crd::admit_object(resource, &mut object)?;
+        crate::builtin_schema::admit(resource, &mut object)?;
         if is_namespace(resource) {
             require_kubernetes_finalizer(&mut object);
         }
@@ -613,6 +614,7 @@ impl Registry {
             }
             crate::defaulting::apply(resource.group, resource.kind, &mut new);
             crate::crd::admit_object(resource, &mut new)?;
+            crate::builtin_schema::admit(resource, &mut new)?;
             if is_service(resource) && subresource.is_none() {
                 allocator::prepare_service(&self.ranges, &mut new, Some(&old))?;
             }
