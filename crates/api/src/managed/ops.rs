@@ -67,6 +67,57 @@ pub fn update(
         mine.time = Some(writer.time.to_owned());
     }
     entries.retain(|e| !e.fields.is_empty());
+    cap_updates(entries);
+}
+
+/// The most update entries an object keeps, as upstream (`DefaultMaxUpdateManagers`).
+pub const MAX_UPDATE_MANAGERS: usize = 10;
+/// The manager the oldest update entries are merged into beyond the cap.
+pub const ANCIENT_CHANGES: &str = "ancient-changes";
+
+/// Keeps at most [`MAX_UPDATE_MANAGERS`] update entries: the oldest are merged, version by
+/// version, into an `ancient-changes` entry (the first oldest of a version becomes it).
+fn cap_updates(entries: &mut Vec<Entry>) {
+    let updates = |entries: &[Entry]| {
+        entries
+            .iter()
+            .filter(|e| e.operation == Operation::Update)
+            .count()
+    };
+    // Each round merges an entry away or names a version's bucket: both run out.
+    for _ in 0..entries.len() * 2 {
+        if updates(entries) <= MAX_UPDATE_MANAGERS {
+            return;
+        }
+        let oldest = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.operation == Operation::Update && e.manager != ANCIENT_CHANGES)
+            .min_by(|(_, a), (_, b)| a.time.cmp(&b.time))
+            .map(|(i, _)| i);
+        let Some(oldest) = oldest else {
+            return;
+        };
+        let bucket = entries.iter().position(|e| {
+            e.manager == ANCIENT_CHANGES
+                && e.operation == Operation::Update
+                && e.subresource.is_none()
+                && e.api_version == entries[oldest].api_version
+        });
+        match bucket {
+            Some(bucket) => {
+                let merged = entries.remove(oldest);
+                let bucket = if bucket > oldest { bucket - 1 } else { bucket };
+                entries[bucket].fields.union(&merged.fields);
+                entries[bucket].time = merged.time;
+            }
+            _ => {
+                let entry = &mut entries[oldest];
+                entry.manager = ANCIENT_CHANGES.to_owned();
+                entry.subresource = None;
+            }
+        }
+    }
 }
 
 /// One field another manager owns and an apply would change.

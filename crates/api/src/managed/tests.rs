@@ -266,3 +266,32 @@ fn a_map_owned_whole_keeps_the_entries_still_applied() {
     .unwrap();
     assert_eq!(object["data"], json!({"a": "red"}));
 }
+
+#[test]
+fn beyond_ten_update_managers_the_oldest_become_ancient_changes() {
+    let mut entries = Vec::new();
+    let mut object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"seed": "x"}});
+    for i in 0..13 {
+        let mut next = object.clone();
+        next["data"][format!("k{i}")] = json!("v");
+        let (manager, time) = (format!("m{i:02}"), format!("t{i:02}"));
+        update(
+            &object,
+            &next,
+            &mut entries,
+            &writer(&manager, &time),
+            &Builtin,
+        );
+        object = next;
+    }
+    assert_eq!(entries.len(), ops::MAX_UPDATE_MANAGERS);
+    let ancient = entries
+        .iter()
+        .find(|e| e.manager == ops::ANCIENT_CHANGES)
+        .unwrap();
+    // m00..m03 merged: their four keys, at the time of the last merged in.
+    assert_eq!(ancient.fields.paths().len(), 4);
+    assert_eq!(ancient.time.as_deref(), Some("t03"));
+    assert!(entries.iter().any(|e| e.manager == "m12"));
+    assert!(!entries.iter().any(|e| e.manager == "m03"));
+}
