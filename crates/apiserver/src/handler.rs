@@ -406,6 +406,11 @@ impl Handler {
                 };
                 let write = async {
                     let name = name.unwrap_or_default();
+                    if validation != FieldValidation::Ignore
+                        && (request.verb != Verb::Patch || applying)
+                    {
+                        crate::warnings::note_duplicates(crate::duplicates::find(&body));
+                    }
                     match request.verb {
                         Verb::Create => {
                             let object = decode_body(headers, &body)?;

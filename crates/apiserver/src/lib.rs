@@ -13,6 +13,7 @@ pub mod convert;
 pub mod crd;
 pub mod defaulting;
 pub mod discovery;
+pub mod duplicates;
 pub mod field_manager;
 pub mod fields;
 pub mod handler;

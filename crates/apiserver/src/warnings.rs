@@ -37,6 +37,8 @@ impl FieldValidation {
 struct Scope {
     validation: FieldValidation,
     warnings: Mutex<Vec<String>>,
+    /// Fields the request body repeated, reported with the unknown ones.
+    duplicates: Mutex<Vec<String>>,
 }
 
 tokio::task_local! {
@@ -51,6 +53,7 @@ pub async fn scoped<T>(
     let scope = Scope {
         validation,
         warnings: Mutex::new(Vec::new()),
+        duplicates: Mutex::new(Vec::new()),
     };
     SCOPE
         .scope(scope, async {
@@ -88,13 +91,36 @@ pub fn warn(text: String) {
     });
 }
 
-/// Reports the fields a write dropped because its kind does not have them, as the request's
-/// field validation asks: refused (400, upstream's strict decoding message), warned, or not.
+/// Notes the fields the current request's body repeated (`duplicates::find`).
+pub fn note_duplicates(paths: Vec<String>) {
+    let _ = SCOPE.try_with(|s| {
+        *s.duplicates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = paths;
+    });
+}
+
+/// Reports the fields a write dropped because its kind does not have them, and the fields its
+/// body repeated (once per request), as the request's field validation asks: refused (400,
+/// upstream's strict decoding message), warned, or not.
 pub fn unknown_fields(resource: &Resource, dropped: &[String]) -> Result<(), ApiError> {
-    if dropped.is_empty() {
+    let duplicates = SCOPE
+        .try_with(|s| {
+            std::mem::take(
+                &mut *s
+                    .duplicates
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        })
+        .unwrap_or_default();
+    if dropped.is_empty() && duplicates.is_empty() {
         return Ok(());
     }
-    let unknown = dropped.iter().map(|path| format!("unknown field {path:?}"));
+    let unknown = duplicates
+        .iter()
+        .map(|path| format!("duplicate field {path:?}"))
+        .chain(dropped.iter().map(|path| format!("unknown field {path:?}")));
     match validation() {
         FieldValidation::Strict => {
             let kind = resource.kind;
@@ -137,6 +163,27 @@ mod tests {
             "299 - \"unknown field \\\"spec.x\\\"\""
         );
         assert!(FieldValidation::parse(Some("Loose")).is_err());
+
+        // Repeated and unknown fields, in one strict decoding error, reported once.
+        let deployments = gantry_api::catalogue::find("apps", "v1", "deployments").unwrap();
+        let (results, _) = scoped(FieldValidation::Strict, async {
+            note_duplicates(vec!["spec.replicas".into()]);
+            let first = unknown_fields(deployments, &["spec.bogus".into()]);
+            let second = unknown_fields(deployments, &[]);
+            (first, second)
+        })
+        .await;
+        assert_eq!(
+            results.0.unwrap_err().message,
+            "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: duplicate field \"spec.replicas\", unknown field \"spec.bogus\""
+        );
+        assert!(results.1.is_ok());
+        let (_, warned) = scoped(FieldValidation::Warn, async {
+            note_duplicates(vec!["kind".into()]);
+            unknown_fields(deployments, &[])
+        })
+        .await;
+        assert_eq!(warned, ["duplicate field \"kind\""]);
         assert_eq!(FieldValidation::parse(None).unwrap(), FieldValidation::Warn);
     }
 }
