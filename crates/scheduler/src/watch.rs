@@ -47,7 +47,10 @@ pub(crate) async fn each<K>(
     futures::pin_mut!(stream);
     while let Some(event) = stream.next().await {
         match event {
-            Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+            Ok(watcher::Event::Apply(mut object) | watcher::Event::InitApply(mut object)) => {
+                // Not read here, and about half of an object's size: kube-scheduler trims
+                // them from its caches too.
+                object.meta_mut().managed_fields = None;
                 handle(Seen::Present(object));
             }
             Ok(watcher::Event::Delete(object)) => handle(Seen::Gone(object)),
