@@ -24,14 +24,7 @@ pub struct PatchError(pub String);
 fn merge_key(field: &str, elements: &[Value]) -> Option<&'static str> {
     let has = |key: &str| elements.iter().any(|e| e.get(key).is_some());
     Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets"
-        | "resourceClaims"
-        | "schedulingGates" => "name",
+        list if crate::managed::shape::KEYED_BY_NAME.contains(&list) => "name",
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
         "ports" if has("containerPort") => "containerPort",

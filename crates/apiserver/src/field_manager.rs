@@ -119,25 +119,38 @@ fn base_entries(old: &Value, sent: Option<&Value>, subresource: bool) -> Vec<Ent
     }
 }
 
+/// Runs `f` as the current request's writer of `resource`, now, with the resource's shape
+/// (`None` outside a request).
+fn as_writer<R>(
+    resource: &Resource,
+    f: impl FnOnce(&Writer<'_>, &dyn Shape, bool) -> R,
+) -> Option<R> {
+    SCOPE
+        .try_with(|scope| {
+            let api_version = resource.api_version();
+            let time = meta::now_rfc3339();
+            let writer = Writer {
+                manager: &scope.manager,
+                api_version: &api_version,
+                subresource: scope.subresource.as_deref(),
+                time: &time,
+            };
+            with_shape(resource, |shape| {
+                f(&writer, shape, scope.subresource.is_some())
+            })
+        })
+        .ok()
+}
+
 /// Records a create or update from `old` (`{}` for a create) to `new` in `new`'s
 /// `managedFields`; `sent` is what the request body had there.
 pub fn record_update(resource: &Resource, old: &Value, sent: Option<&Value>, new: &mut Value) {
-    let recorded = SCOPE.try_with(|scope| {
-        let mut entries = base_entries(old, sent, scope.subresource.is_some());
-        let api_version = resource.api_version();
-        let time = meta::now_rfc3339();
-        let writer = Writer {
-            manager: &scope.manager,
-            api_version: &api_version,
-            subresource: scope.subresource.as_deref(),
-            time: &time,
-        };
-        with_shape(resource, |shape| {
-            managed::update(old, new, &mut entries, &writer, shape);
-        });
+    let recorded = as_writer(resource, |writer, shape, subresource| {
+        let mut entries = base_entries(old, sent, subresource);
+        managed::update(old, new, &mut entries, writer, shape);
         entries
     });
-    let entries = recorded.unwrap_or_else(|_| entries_of(old));
+    let entries = recorded.unwrap_or_else(|| entries_of(old));
     managed::entries::write(new, &entries);
 }
 
@@ -149,42 +162,32 @@ pub fn apply(
     config: &Value,
     force: bool,
 ) -> Result<Value, ApiError> {
-    SCOPE
-        .try_with(|scope| {
-            let mut entries = entries_of(live);
-            let api_version = resource.api_version();
-            let time = meta::now_rfc3339();
-            let writer = Writer {
-                manager: &scope.manager,
-                api_version: &api_version,
-                subresource: scope.subresource.as_deref(),
-                time: &time,
-            };
-            with_shape(resource, |shape| {
-                if let Some(problem) = managed::merge::duplicate_key(config, shape) {
-                    return Err(ApiError::internal(format!(
-                        "failed to create typed patch object ({}, Kind={}): {problem}",
-                        resource.api_version(),
-                        resource.kind
-                    )));
-                }
-                let mut object = managed::apply(live, config, &mut entries, &writer, force, shape)
-                    .map_err(|conflicts| {
-                        let causes = conflicts
-                            .iter()
-                            .map(|c| Cause {
-                                reason: "FieldManagerConflict",
-                                message: format!("conflict with {}", c.owner_text()),
-                                field: c.field(),
-                            })
-                            .collect();
-                        ApiError::apply_conflict(managed::conflict_message(&conflicts), causes)
-                    })?;
-                managed::entries::write(&mut object, &entries);
-                Ok(object)
-            })
-        })
-        .unwrap_or_else(|_| Err(ApiError::internal("an apply outside a request")))
+    let applied = as_writer(resource, |writer, shape, _| {
+        if let Some(problem) = managed::merge::duplicate_key(config, shape) {
+            return Err(ApiError::internal(format!(
+                "failed to create typed patch object ({}, Kind={}): {problem}",
+                resource.api_version(),
+                resource.kind
+            )));
+        }
+        let mut entries = entries_of(live);
+        let mut object = managed::apply(live, config, &mut entries, writer, force, shape).map_err(
+            |conflicts| {
+                let causes = conflicts
+                    .iter()
+                    .map(|c| Cause {
+                        reason: "FieldManagerConflict",
+                        message: format!("conflict with {}", c.owner_text()),
+                        field: c.field(),
+                    })
+                    .collect();
+                ApiError::apply_conflict(managed::conflict_message(&conflicts), causes)
+            },
+        )?;
+        managed::entries::write(&mut object, &entries);
+        Ok(object)
+    });
+    applied.unwrap_or_else(|| Err(ApiError::internal("an apply outside a request")))
 }
 
 #[cfg(test)]

@@ -45,6 +45,19 @@ tokio::task_local! {
     static SCOPE: Scope;
 }
 
+/// Empties one of the current request's lists (nothing outside a request).
+fn take(list: impl Fn(&Scope) -> &Mutex<Vec<String>>) -> Vec<String> {
+    SCOPE
+        .try_with(|s| {
+            std::mem::take(
+                &mut *list(s)
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// Runs one request's work with its field validation; returns its result and its warnings.
 pub async fn scoped<T>(
     validation: FieldValidation,
@@ -58,17 +71,7 @@ pub async fn scoped<T>(
     SCOPE
         .scope(scope, async {
             let result = work.await;
-            let warnings = SCOPE
-                .try_with(|s| {
-                    std::mem::take(
-                        &mut *s
-                            .warnings
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner),
-                    )
-                })
-                .unwrap_or_default();
-            (result, warnings)
+            (result, take(|s| &s.warnings))
         })
         .await
 }
@@ -104,16 +107,7 @@ pub fn note_duplicates(paths: Vec<String>) {
 /// body repeated (once per request), as the request's field validation asks: refused (400,
 /// upstream's strict decoding message), warned, or not.
 pub fn unknown_fields(resource: &Resource, dropped: &[String]) -> Result<(), ApiError> {
-    let duplicates = SCOPE
-        .try_with(|s| {
-            std::mem::take(
-                &mut *s
-                    .duplicates
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            )
-        })
-        .unwrap_or_default();
+    let duplicates = take(|s| &s.duplicates);
     if dropped.is_empty() && duplicates.is_empty() {
         return Ok(());
     }

@@ -39,6 +39,19 @@ fn keys(names: &[&str]) -> ListType {
     ListType::Map(names.iter().map(|n| key(n)).collect())
 }
 
+/// The built-in lists whose elements are named by their `name` (for server-side apply's list
+/// maps and strategic merge patch's merge keys alike).
+pub const KEYED_BY_NAME: &[&str] = &[
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "env",
+    "volumes",
+    "imagePullSecrets",
+    "resourceClaims",
+    "schedulingGates",
+];
+
 /// Whether `path` lies in a container (of a pod or a pod template).
 fn in_container(path: &[&str]) -> bool {
     path.iter()
@@ -56,14 +69,7 @@ impl Shape for Builtin {
         };
         let tcp = || Some(Value::String("TCP".into()));
         match *last {
-            "containers"
-            | "initContainers"
-            | "ephemeralContainers"
-            | "env"
-            | "volumes"
-            | "imagePullSecrets"
-            | "resourceClaims"
-            | "schedulingGates" => keys(&["name"]),
+            list if KEYED_BY_NAME.contains(&list) => keys(&["name"]),
             "volumeMounts" => keys(&["mountPath"]),
             "volumeDevices" => keys(&["devicePath"]),
             "ports" if in_container(path) => {

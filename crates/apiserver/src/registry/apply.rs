@@ -66,16 +66,7 @@ impl Registry {
             let updated = self
                 .write_loop(resource, namespace, name, how, dry_run, |current| {
                     let applied = crate::field_manager::apply(resource, current, &config, force)?;
-                    let precondition = meta::meta_str(&config, "resourceVersion")
-                        .filter(|rv| !rv.is_empty())
-                        .map(|rv| {
-                            rv.parse::<i64>().map_err(|_| {
-                                ApiError::bad_request(format!(
-                                    "invalid resourceVersion {rv:?}: not a store revision"
-                                ))
-                            })
-                        })
-                        .transpose()?;
+                    let precondition = super::write::resource_version(&config)?;
                     Ok((applied, precondition))
                 })
                 .await;

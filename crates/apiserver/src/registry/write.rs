@@ -287,7 +287,7 @@ fn desired_state(object: &Value) -> Value {
     rest
 }
 
-fn resource_version(object: &Value) -> Result<Option<i64>, ApiError> {
+pub(super) fn resource_version(object: &Value) -> Result<Option<i64>, ApiError> {
     match meta::meta_str(object, "resourceVersion") {
         None | Some("") => Ok(None),
         Some(rv) => rv.parse().map(Some).map_err(|_| {

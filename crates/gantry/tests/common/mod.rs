@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a different part")]
 
 pub(crate) mod agent;
+pub(crate) mod kube;
 pub(crate) mod kubectl;
 pub(crate) mod netns;
 pub(crate) mod node;
