@@ -315,6 +315,53 @@ fn scenario(minor: u32) {
         k.jsonpath(&["-n", "shop", "configmap", "flags"], "{.data.on}"),
         "yes"
     );
+    // More of kubectl's typed commands, whose bodies kubectl 1.32+ sends as protobuf.
+    k.ok(&[
+        "-n",
+        "shop",
+        "create",
+        "quota",
+        "q",
+        "--hard=pods=3,requests.cpu=2",
+    ]);
+    k.ok(&[
+        "-n",
+        "shop",
+        "create",
+        "pdb",
+        "p",
+        "--selector=app=web",
+        "--min-available=50%",
+    ]);
+    k.ok(&[
+        "-n",
+        "shop",
+        "create",
+        "ingress",
+        "i",
+        "--rule=shop.example/cart*=web:80,tls=cert",
+    ]);
+    assert_eq!(
+        k.jsonpath(
+            &["-n", "shop", "quota", "q"],
+            "{.spec.hard.pods} {.spec.hard.requests\\.cpu}"
+        ),
+        "3 2"
+    );
+    assert_eq!(
+        k.jsonpath(
+            &["-n", "shop", "pdb", "p"],
+            "{.spec.minAvailable} {.spec.selector.matchLabels.app}"
+        ),
+        "50% web"
+    );
+    assert_eq!(
+        k.jsonpath(
+            &["-n", "shop", "ingress", "i"],
+            "{.spec.rules[0].host} {.spec.rules[0].http.paths[0].pathType} {.spec.rules[0].http.paths[0].backend.service.port.number} {.spec.tls[0].secretName}"
+        ),
+        "shop.example Prefix 80 cert"
+    );
     k.ok(&[
         "-n",
         "shop",

@@ -7,10 +7,10 @@
 //! encoder writes every non-pointer field even when empty, so empty strings, zero counters and
 //! empty messages are dropped as Go's JSON `omitempty` would drop them.
 //!
-//! Kinds without a schema here are refused (the API server answers 415): the schemas cover what
-//! kubectl's `create` subcommands send (namespaces, configmaps, secrets, service accounts,
-//! services, deployments, jobs, cronjobs, RBAC roles and bindings, priority classes) and grow
-//! kind by kind.
+//! Kinds without a schema (`messages`) are refused (the API server answers 415): the schemas
+//! cover what kubectl's `create` subcommands send (namespaces, configmaps, secrets, service
+//! accounts, services, deployments, jobs, cronjobs, RBAC roles and bindings, priority classes,
+//! quotas, pod disruption budgets, ingresses) and grow kind by kind.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -30,7 +30,7 @@ type Result<T> = std::result::Result<T, ProtobufError>;
 
 /// How one field is read and shown.
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     /// A string; empty is omitted.
     Str,
     /// A pointer integer: shown whenever present.
@@ -53,285 +53,21 @@ enum Kind {
     MapStr,
     /// A `map<string, bytes>`, values shown in base64 as in JSON.
     MapBytes,
+    /// A nested message whose fields JSON shows in the parent (Go's `json:",inline"`).
+    Inline(&'static Message),
 }
 
 /// A message schema: `(field number, JSON name, kind, repeated)`.
 #[derive(Debug)]
-struct Message(&'static [(u32, &'static str, Kind, bool)]);
+pub(crate) struct Message(pub(crate) &'static [(u32, &'static str, Kind, bool)]);
+
+mod messages;
 
 use Kind::{
-    Bool, BoolOmitFalse, Int, IntOmitZero, IntOrStr, MapBytes, MapQuantity, MapStr, Msg, Str, Time,
+    Bool, BoolOmitFalse, Inline, Int, IntOmitZero, IntOrStr, MapBytes, MapQuantity, MapStr, Msg,
+    Str, Time,
 };
-
-static OWNER_REFERENCE: Message = Message(&[
-    (5, "apiVersion", Str, false),
-    (1, "kind", Str, false),
-    (3, "name", Str, false),
-    (4, "uid", Str, false),
-    (6, "controller", Bool, false),
-    (7, "blockOwnerDeletion", Bool, false),
-]);
-
-static OBJECT_META: Message = Message(&[
-    (1, "name", Str, false),
-    (2, "generateName", Str, false),
-    (3, "namespace", Str, false),
-    (5, "uid", Str, false),
-    (6, "resourceVersion", Str, false),
-    (7, "generation", IntOmitZero, false),
-    (8, "creationTimestamp", Time, false),
-    (9, "deletionTimestamp", Time, false),
-    (10, "deletionGracePeriodSeconds", Int, false),
-    (11, "labels", MapStr, false),
-    (12, "annotations", MapStr, false),
-    (13, "ownerReferences", Msg(&OWNER_REFERENCE), true),
-    (14, "finalizers", Str, true),
-]);
-
-static NAMESPACE_SPEC: Message = Message(&[(1, "finalizers", Str, true)]);
-static NAMESPACE_STATUS: Message = Message(&[(1, "phase", Str, false)]);
-static NAMESPACE: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "spec", Msg(&NAMESPACE_SPEC), false),
-    (3, "status", Msg(&NAMESPACE_STATUS), false),
-]);
-
-static CONFIG_MAP: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "data", MapStr, false),
-    (3, "binaryData", MapBytes, false),
-    (4, "immutable", Bool, false),
-]);
-
-static SECRET: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "data", MapBytes, false),
-    (3, "type", Str, false),
-    (4, "stringData", MapStr, false),
-    (5, "immutable", Bool, false),
-]);
-
-static OBJECT_REFERENCE: Message = Message(&[
-    (1, "kind", Str, false),
-    (2, "namespace", Str, false),
-    (3, "name", Str, false),
-    (4, "uid", Str, false),
-    (5, "apiVersion", Str, false),
-    (6, "resourceVersion", Str, false),
-    (7, "fieldPath", Str, false),
-]);
-static LOCAL_OBJECT_REFERENCE: Message = Message(&[(1, "name", Str, false)]);
-static SERVICE_ACCOUNT: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "secrets", Msg(&OBJECT_REFERENCE), true),
-    (3, "imagePullSecrets", Msg(&LOCAL_OBJECT_REFERENCE), true),
-    (4, "automountServiceAccountToken", Bool, false),
-]);
-
-static LABEL_SELECTOR_REQUIREMENT: Message = Message(&[
-    (1, "key", Str, false),
-    (2, "operator", Str, false),
-    (3, "values", Str, true),
-]);
-static LABEL_SELECTOR: Message = Message(&[
-    (1, "matchLabels", MapStr, false),
-    (
-        2,
-        "matchExpressions",
-        Msg(&LABEL_SELECTOR_REQUIREMENT),
-        true,
-    ),
-]);
-static CONTAINER_PORT: Message = Message(&[
-    (1, "name", Str, false),
-    (2, "hostPort", IntOmitZero, false),
-    (3, "containerPort", IntOmitZero, false),
-    (4, "protocol", Str, false),
-    (5, "hostIP", Str, false),
-]);
-static ENV_VAR: Message = Message(&[(1, "name", Str, false), (2, "value", Str, false)]);
-static RESOURCES: Message = Message(&[
-    (1, "limits", MapQuantity, false),
-    (2, "requests", MapQuantity, false),
-]);
-static CONTAINER: Message = Message(&[
-    (1, "name", Str, false),
-    (2, "image", Str, false),
-    (3, "command", Str, true),
-    (4, "args", Str, true),
-    (5, "workingDir", Str, false),
-    (6, "ports", Msg(&CONTAINER_PORT), true),
-    (7, "env", Msg(&ENV_VAR), true),
-    (8, "resources", Msg(&RESOURCES), false),
-    (13, "terminationMessagePath", Str, false),
-    (14, "imagePullPolicy", Str, false),
-    (16, "stdin", BoolOmitFalse, false),
-    (17, "stdinOnce", BoolOmitFalse, false),
-    (18, "tty", BoolOmitFalse, false),
-    (20, "terminationMessagePolicy", Str, false),
-]);
-static POD_SPEC: Message = Message(&[
-    (2, "containers", Msg(&CONTAINER), true),
-    (3, "restartPolicy", Str, false),
-    (4, "terminationGracePeriodSeconds", Int, false),
-    (5, "activeDeadlineSeconds", Int, false),
-    (6, "dnsPolicy", Str, false),
-    (7, "nodeSelector", MapStr, false),
-    (8, "serviceAccountName", Str, false),
-    (10, "nodeName", Str, false),
-    (11, "hostNetwork", BoolOmitFalse, false),
-    (15, "imagePullSecrets", Msg(&LOCAL_OBJECT_REFERENCE), true),
-    (16, "hostname", Str, false),
-    (17, "subdomain", Str, false),
-    (19, "schedulerName", Str, false),
-    (20, "initContainers", Msg(&CONTAINER), true),
-    (24, "priorityClassName", Str, false),
-    (30, "enableServiceLinks", Bool, false),
-]);
-static POD_TEMPLATE_SPEC: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "spec", Msg(&POD_SPEC), false),
-]);
-static ROLLING_UPDATE_DEPLOYMENT: Message = Message(&[
-    (1, "maxUnavailable", IntOrStr, false),
-    (2, "maxSurge", IntOrStr, false),
-]);
-static DEPLOYMENT_STRATEGY: Message = Message(&[
-    (1, "type", Str, false),
-    (2, "rollingUpdate", Msg(&ROLLING_UPDATE_DEPLOYMENT), false),
-]);
-static DEPLOYMENT_SPEC: Message = Message(&[
-    (1, "replicas", Int, false),
-    (2, "selector", Msg(&LABEL_SELECTOR), false),
-    (3, "template", Msg(&POD_TEMPLATE_SPEC), false),
-    (4, "strategy", Msg(&DEPLOYMENT_STRATEGY), false),
-    (5, "minReadySeconds", IntOmitZero, false),
-    (6, "revisionHistoryLimit", Int, false),
-    (7, "paused", BoolOmitFalse, false),
-    (9, "progressDeadlineSeconds", Int, false),
-]);
-static DEPLOYMENT: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "spec", Msg(&DEPLOYMENT_SPEC), false),
-]);
-static SERVICE_PORT: Message = Message(&[
-    (1, "name", Str, false),
-    (2, "protocol", Str, false),
-    (3, "port", IntOmitZero, false),
-    (4, "targetPort", IntOrStr, false),
-    (5, "nodePort", IntOmitZero, false),
-    (6, "appProtocol", Str, false),
-]);
-static SERVICE_SPEC: Message = Message(&[
-    (1, "ports", Msg(&SERVICE_PORT), true),
-    (2, "selector", MapStr, false),
-    (3, "clusterIP", Str, false),
-    (4, "type", Str, false),
-    (5, "externalIPs", Str, true),
-    (7, "sessionAffinity", Str, false),
-    (10, "externalName", Str, false),
-    (18, "clusterIPs", Str, true),
-]);
-static SERVICE: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "spec", Msg(&SERVICE_SPEC), false),
-]);
-static JOB_SPEC: Message = Message(&[
-    (1, "parallelism", Int, false),
-    (2, "completions", Int, false),
-    (3, "activeDeadlineSeconds", Int, false),
-    (4, "selector", Msg(&LABEL_SELECTOR), false),
-    (5, "manualSelector", Bool, false),
-    (6, "template", Msg(&POD_TEMPLATE_SPEC), false),
-    (7, "backoffLimit", Int, false),
-    (8, "ttlSecondsAfterFinished", Int, false),
-    (9, "completionMode", Str, false),
-    (10, "suspend", Bool, false),
-]);
-static JOB: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "spec", Msg(&JOB_SPEC), false),
-]);
-static JOB_TEMPLATE_SPEC: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "spec", Msg(&JOB_SPEC), false),
-]);
-static CRON_JOB_SPEC: Message = Message(&[
-    (1, "schedule", Str, false),
-    (2, "startingDeadlineSeconds", Int, false),
-    (3, "concurrencyPolicy", Str, false),
-    (4, "suspend", Bool, false),
-    (5, "jobTemplate", Msg(&JOB_TEMPLATE_SPEC), false),
-    (6, "successfulJobsHistoryLimit", Int, false),
-    (7, "failedJobsHistoryLimit", Int, false),
-    (8, "timeZone", Str, false),
-]);
-static CRON_JOB: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "spec", Msg(&CRON_JOB_SPEC), false),
-]);
-
-static POLICY_RULE: Message = Message(&[
-    (1, "verbs", Str, true),
-    (2, "apiGroups", Str, true),
-    (3, "resources", Str, true),
-    (4, "resourceNames", Str, true),
-    (5, "nonResourceURLs", Str, true),
-]);
-static ROLE: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "rules", Msg(&POLICY_RULE), true),
-]);
-static AGGREGATION_RULE: Message =
-    Message(&[(1, "clusterRoleSelectors", Msg(&LABEL_SELECTOR), true)]);
-static CLUSTER_ROLE: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "rules", Msg(&POLICY_RULE), true),
-    (3, "aggregationRule", Msg(&AGGREGATION_RULE), false),
-]);
-static SUBJECT: Message = Message(&[
-    (1, "kind", Str, false),
-    (2, "apiGroup", Str, false),
-    (3, "name", Str, false),
-    (4, "namespace", Str, false),
-]);
-static ROLE_REF: Message = Message(&[
-    (1, "apiGroup", Str, false),
-    (2, "kind", Str, false),
-    (3, "name", Str, false),
-]);
-static ROLE_BINDING: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "subjects", Msg(&SUBJECT), true),
-    (3, "roleRef", Msg(&ROLE_REF), false),
-]);
-static PRIORITY_CLASS: Message = Message(&[
-    (1, "metadata", Msg(&OBJECT_META), false),
-    (2, "value", Int, false),
-    (3, "globalDefault", BoolOmitFalse, false),
-    (4, "description", Str, false),
-    (5, "preemptionPolicy", Str, false),
-]);
-
-fn schema(api_version: &str, kind: &str) -> Option<&'static Message> {
-    match (api_version, kind) {
-        ("v1", "Namespace") => Some(&NAMESPACE),
-        ("v1", "ConfigMap") => Some(&CONFIG_MAP),
-        ("v1", "Secret") => Some(&SECRET),
-        ("v1", "ServiceAccount") => Some(&SERVICE_ACCOUNT),
-        ("v1", "Service") => Some(&SERVICE),
-        ("apps/v1", "Deployment") => Some(&DEPLOYMENT),
-        ("batch/v1", "Job") => Some(&JOB),
-        ("batch/v1", "CronJob") => Some(&CRON_JOB),
-        ("rbac.authorization.k8s.io/v1", "Role") => Some(&ROLE),
-        ("rbac.authorization.k8s.io/v1", "ClusterRole") => Some(&CLUSTER_ROLE),
-        ("rbac.authorization.k8s.io/v1", "RoleBinding" | "ClusterRoleBinding") => {
-            Some(&ROLE_BINDING)
-        }
-        ("scheduling.k8s.io/v1", "PriorityClass") => Some(&PRIORITY_CLASS),
-        _ => None,
-    }
-}
+use messages::schema;
 
 /// Decodes a `application/vnd.kubernetes.protobuf` request body into the object's JSON form
 /// (with `apiVersion` and `kind` from the envelope).
@@ -391,6 +127,11 @@ fn read(message: &Message, bytes: &[u8]) -> Result<Map<String, Value>> {
             },
         };
         match (kind, repeated) {
+            (Inline(_), _) => {
+                if let Value::Object(fields) = value {
+                    out.extend(fields);
+                }
+            }
             (MapStr | MapBytes | MapQuantity, _) => {
                 let map = out.entry(name).or_insert_with(|| json!({}));
                 if let (Some(map), Value::Array(pair)) = (map.as_object_mut(), value)
@@ -451,7 +192,7 @@ fn value(kind: Kind, wire: Wire<'_>) -> Result<Option<Value>> {
             }
             (seconds > 0).then(|| json!(crate::time::rfc3339(seconds as u64)))
         }
-        (Msg(message), Wire::Bytes(b)) => Some(Value::Object(read(message, b)?)),
+        (Msg(message) | Inline(message), Wire::Bytes(b)) => Some(Value::Object(read(message, b)?)),
         (MapStr | MapBytes | MapQuantity, Wire::Bytes(b)) => {
             let (mut key, mut val) = (String::new(), Value::String(String::new()));
             for f in Fields(b) {
@@ -473,7 +214,7 @@ fn value(kind: Kind, wire: Wire<'_>) -> Result<Option<Value>> {
             }
             Some(json!([key, val]))
         }
-        (Str | Time | Msg(_) | MapStr | MapBytes | MapQuantity | IntOrStr, _) => {
+        (Str | Time | Msg(_) | Inline(_) | MapStr | MapBytes | MapQuantity | IntOrStr, _) => {
             return Err(bad("length-delimited"));
         }
         (Int | IntOmitZero | Bool | BoolOmitFalse, _) => return Err(bad("varint")),
