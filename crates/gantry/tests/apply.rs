@@ -319,6 +319,22 @@ fn scenario(minor: u32) {
     k.ok(&[
         "-n",
         "shop",
+        "autoscale",
+        "deployment",
+        "cache",
+        "--max=5",
+        "--cpu-percent=80",
+    ]);
+    assert_eq!(
+        k.jsonpath(
+            &["-n", "shop", "hpa", "cache"],
+            "{.spec.maxReplicas} {.spec.scaleTargetRef.name}"
+        ),
+        "5 cache"
+    );
+    k.ok(&[
+        "-n",
+        "shop",
         "create",
         "quota",
         "q",

@@ -328,6 +328,27 @@ static INGRESS: Message = Message(&[
     (2, "spec", Msg(&INGRESS_SPEC), false),
 ]);
 
+static CROSS_VERSION_OBJECT_REFERENCE: Message = Message(&[
+    (1, "kind", Str, false),
+    (2, "name", Str, false),
+    (3, "apiVersion", Str, false),
+]);
+static HORIZONTAL_POD_AUTOSCALER_SPEC: Message = Message(&[
+    (
+        1,
+        "scaleTargetRef",
+        Msg(&CROSS_VERSION_OBJECT_REFERENCE),
+        false,
+    ),
+    (2, "minReplicas", Int, false),
+    (3, "maxReplicas", Int, false),
+    (4, "targetCPUUtilizationPercentage", Int, false),
+]);
+static HORIZONTAL_POD_AUTOSCALER: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&HORIZONTAL_POD_AUTOSCALER_SPEC), false),
+]);
+
 /// The schema of a kind, by its `apiVersion` and `kind`.
 pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static Message> {
     match (api_version, kind) {
@@ -348,6 +369,7 @@ pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static Message> 
         ("v1", "ResourceQuota") => Some(&RESOURCE_QUOTA),
         ("policy/v1", "PodDisruptionBudget") => Some(&POD_DISRUPTION_BUDGET),
         ("networking.k8s.io/v1", "Ingress") => Some(&INGRESS),
+        ("autoscaling/v1", "HorizontalPodAutoscaler") => Some(&HORIZONTAL_POD_AUTOSCALER),
         _ => None,
     }
 }

@@ -10,7 +10,8 @@
 //! Kinds without a schema (`messages`) are refused (the API server answers 415): the schemas
 //! cover what kubectl's `create` subcommands send (namespaces, configmaps, secrets, service
 //! accounts, services, deployments, jobs, cronjobs, RBAC roles and bindings, priority classes,
-//! quotas, pod disruption budgets, ingresses) and grow kind by kind.
+//! quotas, pod disruption budgets, ingresses, horizontal pod autoscalers) and grow kind by
+//! kind.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
