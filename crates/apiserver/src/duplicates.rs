@@ -3,12 +3,18 @@
 //! (`spec.replicas`, `spec.containers[0].image`), with the unknown fields: refused under
 //! `fieldValidation=Strict`, a warning under `Warn`.
 
+/// How deep the scan goes: the JSON parser refuses deeper bodies anyway (serde_json's limit),
+/// and the scan must not recurse without bound on hostile input.
+const MAX_DEPTH: usize = 128;
+
 /// The paths of the fields `body` repeats within one object, in document order. A body that
-/// is not well-formed JSON yields what was found before the error (the parser reports it).
+/// is not well-formed JSON, or nested deeper than the parser accepts, yields what was found
+/// before (the parser reports the error).
 pub fn find(body: &[u8]) -> Vec<String> {
     let mut scanner = Scanner {
         bytes: body,
         at: 0,
+        depth: 0,
         found: Vec::new(),
     };
     let _ = scanner.value("");
@@ -18,6 +24,7 @@ pub fn find(body: &[u8]) -> Vec<String> {
 struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
+    depth: usize,
     found: Vec<String>,
 }
 
@@ -42,8 +49,19 @@ impl Scanner<'_> {
 
     fn value(&mut self, path: &str) -> Result<(), Stop> {
         match self.peek()? {
-            b'{' => self.object(path),
-            b'[' => self.array(path),
+            b'{' | b'[' if self.depth >= MAX_DEPTH => Err(Stop),
+            b'{' => {
+                self.depth += 1;
+                let done = self.object(path);
+                self.depth -= 1;
+                done
+            }
+            b'[' => {
+                self.depth += 1;
+                let done = self.array(path);
+                self.depth -= 1;
+                done
+            }
             b'"' => self.string().map(|_| ()),
             _ => {
                 // A number or a literal: up to the next delimiter.
@@ -77,7 +95,7 @@ impl Scanner<'_> {
 
     fn object(&mut self, path: &str) -> Result<(), Stop> {
         self.at += 1;
-        let mut keys: Vec<String> = Vec::new();
+        let mut keys: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             match self.peek()? {
                 b'}' => {
@@ -91,12 +109,8 @@ impl Scanner<'_> {
                     let key: String =
                         serde_json::from_slice(&self.bytes[range]).map_err(|_| Stop)?;
                     let child = crate::schema::child_path(path, &key);
-                    if keys.contains(&key) {
-                        if !self.found.contains(&child) {
-                            self.found.push(child.clone());
-                        }
-                    } else {
-                        keys.push(key);
+                    if !keys.insert(key) && !self.found.contains(&child) {
+                        self.found.push(child.clone());
                     }
                     if self.peek()? != b':' {
                         return Err(Stop);
@@ -147,5 +161,8 @@ mod tests {
         );
         assert!(find(br#"{"a": {"b": 1}, "c": {"b": 2}}"#).is_empty());
         assert!(find(b"{\"a\": ").is_empty());
+        // Hostile nesting stops the scan instead of the stack.
+        let deep = "[".repeat(100_000);
+        assert!(find(deep.as_bytes()).is_empty());
     }
 }

@@ -13,6 +13,9 @@ use gantry_api::managed::{self, Builtin, Entry, Shape, Structural, Writer};
 use serde_json::Value;
 use std::future::Future;
 
+/// The owner of whatever an object had when its first apply came without any owners.
+const BEFORE_FIRST_APPLY: &str = "before-first-apply";
+
 /// The longest field manager name upstream accepts, in bytes.
 const MAX_MANAGER: usize = 128;
 
@@ -163,7 +166,7 @@ pub fn apply(
     force: bool,
 ) -> Result<Value, ApiError> {
     let applied = as_writer(resource, |writer, shape, _| {
-        if let Some(problem) = managed::merge::duplicate_key(config, shape) {
+        if let Some(problem) = managed::merge::key_problem(config, shape) {
             return Err(ApiError::internal(format!(
                 "failed to create typed patch object ({}, Kind={}): {problem}",
                 resource.api_version(),
@@ -171,6 +174,17 @@ pub fn apply(
             )));
         }
         let mut entries = entries_of(live);
+        // An object nobody owns yet (made before field management, or with its entries reset)
+        // is first owned by `before-first-apply`, so the first apply can conflict with what
+        // was there and does not remove it later, as upstream does.
+        if entries.is_empty() {
+            let first = Writer {
+                manager: BEFORE_FIRST_APPLY,
+                subresource: None,
+                ..*writer
+            };
+            managed::update(&serde_json::json!({}), live, &mut entries, &first, shape);
+        }
         let mut object = managed::apply(live, config, &mut entries, writer, force, shape).map_err(
             |conflicts| {
                 let causes = conflicts

@@ -393,8 +393,10 @@ impl Handler {
                 let applying = request.verb == Verb::Patch
                     && content_type(headers) == "application/apply-patch+yaml";
                 let manager = write_manager(request.verb, applying, query, headers)?;
+                // Upstream checks `force` on patches only (create and update ignore it).
                 let force = match query.get("force") {
                     None => false,
+                    Some(_) if request.verb != Verb::Patch => false,
                     Some(_) if !applying => {
                         return Err(patch_options_invalid(Cause::forbidden(
                             "force",

@@ -68,7 +68,8 @@ impl Walk<'_> {
                     put(&mut node, Element::Field(name.clone()), sub);
                 }
             }
-            Value::Array(items) if !items.is_empty() => match self.shape.list(path) {
+            // An empty list owns nothing unless it is atomic (then it is a value).
+            Value::Array(items) => match self.shape.list(path) {
                 ListType::Atomic => node.member = true,
                 ListType::Set => {
                     for item in items {
@@ -101,9 +102,13 @@ impl Walk<'_> {
         let mut changed = FieldSet::new();
         let mut removed = FieldSet::new();
         match (old, new) {
+            // An empty object gaining fields (or losing them all) is compared field by field,
+            // as upstream does: only two empty objects are one leaf.
             (Value::Object(before), Value::Object(after))
-                if !after.is_empty() && !before.is_empty() && !self.shape.atomic(path, after) =>
+                if !(self.shape.atomic(path, after) || (after.is_empty() && before.is_empty())) =>
             {
+                // Emptied: the `{}` left is a value of its own.
+                changed.member = after.is_empty();
                 for (name, value) in after {
                     if ignored(path, name) || value.is_null() {
                         continue;
@@ -126,57 +131,53 @@ impl Walk<'_> {
                     }
                 }
             }
-            (Value::Array(before), Value::Array(after))
-                if !before.is_empty() && !after.is_empty() =>
-            {
-                match self.shape.list(path) {
-                    ListType::Atomic => changed.member = before != after,
-                    ListType::Set => {
-                        for item in after.iter().filter(|i| !before.contains(i)) {
-                            put(
-                                &mut changed,
-                                Element::Value(item.to_string()),
-                                FieldSet::leaf(),
-                            );
-                        }
-                        for item in before.iter().filter(|i| !after.contains(i)) {
-                            put(
-                                &mut removed,
-                                Element::Value(item.to_string()),
-                                FieldSet::leaf(),
-                            );
-                        }
+            (Value::Array(before), Value::Array(after)) => match self.shape.list(path) {
+                ListType::Atomic => changed.member = before != after,
+                ListType::Set => {
+                    for item in after.iter().filter(|i| !before.contains(i)) {
+                        put(
+                            &mut changed,
+                            Element::Value(item.to_string()),
+                            FieldSet::leaf(),
+                        );
                     }
-                    ListType::Map(keys) => {
-                        let keyed = |items: &'v [Value]| -> Vec<(Element, &'v Value)> {
-                            items
-                                .iter()
-                                .filter_map(|i| key_of(i, &keys).map(|k| (k, i)))
-                                .collect()
-                        };
-                        let (before, after) = (keyed(before), keyed(after));
-                        for (element, item) in &after {
-                            let (c, r) = match before.iter().find(|(e, _)| e == element) {
-                                Some((_, was)) => self.compare(was, item, path),
-                                None => {
-                                    let mut sub = self.all(item, path);
-                                    sub.member = true;
-                                    (sub, FieldSet::new())
-                                }
-                            };
-                            put(&mut changed, element.clone(), c);
-                            put(&mut removed, element.clone(), r);
-                        }
-                        for (element, item) in &before {
-                            if !after.iter().any(|(e, _)| e == element) {
-                                let mut gone = self.all(item, path);
-                                gone.member = true;
-                                put(&mut removed, element.clone(), gone);
+                    for item in before.iter().filter(|i| !after.contains(i)) {
+                        put(
+                            &mut removed,
+                            Element::Value(item.to_string()),
+                            FieldSet::leaf(),
+                        );
+                    }
+                }
+                ListType::Map(keys) => {
+                    let keyed = |items: &'v [Value]| -> Vec<(Element, &'v Value)> {
+                        items
+                            .iter()
+                            .filter_map(|i| key_of(i, &keys).map(|k| (k, i)))
+                            .collect()
+                    };
+                    let (before, after) = (keyed(before), keyed(after));
+                    for (element, item) in &after {
+                        let (c, r) = match before.iter().find(|(e, _)| e == element) {
+                            Some((_, was)) => self.compare(was, item, path),
+                            None => {
+                                let mut sub = self.all(item, path);
+                                sub.member = true;
+                                (sub, FieldSet::new())
                             }
+                        };
+                        put(&mut changed, element.clone(), c);
+                        put(&mut removed, element.clone(), r);
+                    }
+                    for (element, item) in &before {
+                        if !after.iter().any(|(e, _)| e == element) {
+                            let mut gone = self.all(item, path);
+                            gone.member = true;
+                            put(&mut removed, element.clone(), gone);
                         }
                     }
                 }
-            }
+            },
             _ if old == new => {}
             _ => {
                 changed = self.all(new, path);

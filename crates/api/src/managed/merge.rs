@@ -95,9 +95,10 @@ fn merge_keyed<'c>(
     out
 }
 
-/// The first key a keyed list of a configuration repeats, as upstream prints it
-/// (`.spec.containers: duplicate entries for key [name="a"]`).
-pub fn duplicate_key(config: &Value, shape: &dyn Shape) -> Option<String> {
+/// What makes a configuration's keyed list unusable, as upstream prints it: an element
+/// without its keys, or a key given twice (`.spec.containers: duplicate entries for key
+/// [name="a"]`).
+pub fn key_problem(config: &Value, shape: &dyn Shape) -> Option<String> {
     fn walk<'c>(value: &'c Value, path: &mut Vec<&'c str>, shape: &dyn Shape) -> Option<String> {
         match value {
             Value::Object(map) => map.iter().find_map(|(name, child)| {
@@ -108,16 +109,19 @@ pub fn duplicate_key(config: &Value, shape: &dyn Shape) -> Option<String> {
             }),
             Value::Array(items) => {
                 if let ListType::Map(keys) = shape.list(path) {
-                    let mut seen = Vec::new();
-                    for key in items.iter().filter_map(|i| key_of(i, &keys)) {
-                        if seen.contains(&key) {
-                            let at: String = path.iter().map(|p| format!(".{p}")).collect();
+                    let at: String = path.iter().map(|p| format!(".{p}")).collect();
+                    let mut seen = std::collections::HashSet::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let Some(key) = key_of(item, &keys) else {
+                            let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
                             return Some(format!(
-                                "{at}: duplicate entries for key {}",
-                                super::fieldset::describe(std::slice::from_ref(&key))
+                                "{at}: element {i}: associative list with keys has an element that omits all key fields {names:?} (and doesn't have default values for any key fields)"
                             ));
+                        };
+                        let described = super::fieldset::describe(std::slice::from_ref(&key));
+                        if !seen.insert(key) {
+                            return Some(format!("{at}: duplicate entries for key {described}"));
                         }
-                        seen.push(key);
                     }
                 }
                 items.iter().find_map(|i| walk(i, path, shape))
@@ -241,10 +245,16 @@ mod tests {
             ["a", "y", "z"]
         );
         assert_eq!(
-            duplicate_key(&list(&["a", "a"]), &shape).as_deref(),
+            key_problem(&list(&["a", "a"]), &shape).as_deref(),
             Some(".c: duplicate entries for key [name=\"a\"]")
         );
-        assert_eq!(duplicate_key(&list(&["a", "b"]), &shape), None);
+        assert_eq!(key_problem(&list(&["a", "b"]), &shape), None);
+        let keyless = json!({"c": [{"name": "a"}, {"image": "x"}]});
+        assert!(
+            key_problem(&keyless, &shape)
+                .unwrap()
+                .starts_with(".c: element 1: associative list with keys has an element that omits all key fields [\"name\"]")
+        );
     }
 
     /// A list `c` keyed by `name`.

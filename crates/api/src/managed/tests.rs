@@ -295,3 +295,38 @@ fn beyond_ten_update_managers_the_oldest_become_ancient_changes() {
     assert!(entries.iter().any(|e| e.manager == "m12"));
     assert!(!entries.iter().any(|e| e.manager == "m03"));
 }
+
+#[test]
+fn filling_a_defaulted_empty_object_is_not_a_conflict() {
+    // `kubectl create` owns the `resources: {}` defaulting left; an applier adding a limit
+    // changes a field nobody owns.
+    let mut entries = Vec::new();
+    let mut live = deployment(1, "nginx:1");
+    live["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({});
+    update(
+        &json!({}),
+        &live,
+        &mut entries,
+        &writer("kubectl-create", "t1"),
+        &Builtin,
+    );
+    let config = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"template": {"spec": {"containers": [{"name": "nginx",
+            "resources": {"limits": {"cpu": "1"}}}]}}}});
+    let object = apply(
+        &live,
+        &config,
+        &mut entries,
+        &writer("me", "t2"),
+        false,
+        &Builtin,
+    )
+    .unwrap();
+    assert_eq!(
+        object["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"],
+        "1"
+    );
+    // Both own their parts now: the creator the `resources` it set, the applier the limit.
+    assert!(entries.iter().any(|e| e.manager == "me"));
+    assert!(entries.iter().any(|e| e.manager == "kubectl-create"));
+}

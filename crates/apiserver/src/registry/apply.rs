@@ -45,6 +45,39 @@ fn configuration(resource: &Resource, name: &str, body: &[u8]) -> Result<Value, 
     }
 }
 
+/// Leaves out of a configuration what the write it goes through resets, so that it is neither
+/// claimed nor compared (upstream's reset fields): the status of a kind with a `status`
+/// subresource on the main resource; everything but the status through `status`.
+fn reset_fields(config: &mut Value, subresource: Option<&str>, has_status: bool) {
+    let Some(map) = config.as_object_mut() else {
+        return;
+    };
+    match subresource {
+        Some("status") => {
+            map.retain(|key, _| {
+                matches!(key.as_str(), "apiVersion" | "kind" | "metadata" | "status")
+            });
+            if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
+                metadata.retain(|key, _| matches!(key.as_str(), "name" | "namespace"));
+            }
+        }
+        None if has_status => {
+            map.remove("status");
+        }
+        _ => {}
+    }
+}
+
+/// Drops the fields a configuration's kind does not have before anything claims them,
+/// reporting them per the request's field validation.
+fn prune_unknown(resource: &Resource, config: &mut Value) -> Result<(), ApiError> {
+    let dropped = match crate::crd::served::get(resource).and_then(|s| s.schema.clone()) {
+        Some(schema) => crate::schema::prune::prune(&schema, config, true),
+        None => crate::builtin_schema::get().prune(resource, config),
+    };
+    crate::warnings::unknown_fields(resource, &dropped)
+}
+
 impl Registry {
     /// Applies a configuration as the request's field manager; `force` takes contested fields
     /// over. Returns the object and the status code (201 when created).
@@ -59,7 +92,13 @@ impl Registry {
         force: bool,
         dry_run: bool,
     ) -> Result<(Value, u16), ApiError> {
-        let config = configuration(resource, name, body)?;
+        let mut config = configuration(resource, name, body)?;
+        reset_fields(
+            &mut config,
+            subresource,
+            Self::strategy(resource).has_status(),
+        );
+        prune_unknown(resource, &mut config)?;
         // A create that loses a race to another creator applies to what it created.
         for _ in 0..2 {
             let how = (subresource, Tracking::Applied);

@@ -181,6 +181,22 @@ proptest! {
 }
 
 #[tokio::test]
+async fn an_apply_claims_neither_the_status_nor_unknown_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path()).await;
+    let manifest = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {},
+        "spec": {"bogus": 1, "selector": {"matchLabels": {"app": "p"}},
+            "template": {"metadata": {"labels": {"app": "p"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}},
+        "status": {"replicas": 9}});
+    let (object, code) = apply(&registry, "d", &manifest).await.unwrap();
+    assert_eq!(code, 201);
+    assert!(object["spec"].get("bogus").is_none());
+    let owned = &object["metadata"]["managedFields"][0]["fieldsV1"];
+    assert!(owned.get("f:status").is_none(), "{owned}");
+    assert!(owned["f:spec"].get("f:bogus").is_none(), "{owned}");
+}
+
+#[tokio::test]
 async fn bad_configurations_are_refused_as_upstream_refuses_them() {
     let dir = tempfile::tempdir().unwrap();
     let registry = registry(dir.path()).await;
