@@ -4,6 +4,7 @@
 use super::fieldset::{Element, FieldSet};
 use super::shape::{ListType, Shape};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Fields no manager owns: the API server sets them, or they name the object.
 const SERVER_METADATA: &[&str] = &[
@@ -133,20 +134,17 @@ impl Walk<'_> {
             }
             (Value::Array(before), Value::Array(after)) => match self.shape.list(path) {
                 ListType::Atomic => changed.member = before != after,
+                // Sets and keyed lists are indexed once, so long lists cost linear time.
                 ListType::Set => {
-                    for item in after.iter().filter(|i| !before.contains(i)) {
-                        put(
-                            &mut changed,
-                            Element::Value(item.to_string()),
-                            FieldSet::leaf(),
-                        );
+                    let text = |items: &[Value]| -> HashSet<String> {
+                        items.iter().map(Value::to_string).collect()
+                    };
+                    let (was, is) = (text(before), text(after));
+                    for item in is.difference(&was) {
+                        put(&mut changed, Element::Value(item.clone()), FieldSet::leaf());
                     }
-                    for item in before.iter().filter(|i| !after.contains(i)) {
-                        put(
-                            &mut removed,
-                            Element::Value(item.to_string()),
-                            FieldSet::leaf(),
-                        );
+                    for item in was.difference(&is) {
+                        put(&mut removed, Element::Value(item.clone()), FieldSet::leaf());
                     }
                 }
                 ListType::Map(keys) => {
@@ -157,9 +155,12 @@ impl Walk<'_> {
                             .collect()
                     };
                     let (before, after) = (keyed(before), keyed(after));
+                    let was: HashMap<&Element, &Value> =
+                        before.iter().map(|(e, v)| (e, *v)).collect();
+                    let is: HashSet<&Element> = after.iter().map(|(e, _)| e).collect();
                     for (element, item) in &after {
-                        let (c, r) = match before.iter().find(|(e, _)| e == element) {
-                            Some((_, was)) => self.compare(was, item, path),
+                        let (c, r) = match was.get(element) {
+                            Some(old_item) => self.compare(old_item, item, path),
                             None => {
                                 let mut sub = self.all(item, path);
                                 sub.member = true;
@@ -170,7 +171,7 @@ impl Walk<'_> {
                         put(&mut removed, element.clone(), r);
                     }
                     for (element, item) in &before {
-                        if !after.iter().any(|(e, _)| e == element) {
+                        if !is.contains(element) {
                             let mut gone = self.all(item, path);
                             gone.member = true;
                             put(&mut removed, element.clone(), gone);

@@ -35,8 +35,10 @@ fn merge_into<'c>(live: &mut Value, config: &'c Value, path: &mut Vec<&'c str>, 
         (Value::Array(target), Value::Array(source)) => match shape.list(path) {
             ListType::Atomic => *target = source.clone(),
             ListType::Set => {
+                let mut present: std::collections::HashSet<String> =
+                    target.iter().map(Value::to_string).collect();
                 for item in source {
-                    if !target.contains(item) {
+                    if present.insert(item.to_string()) {
                         target.push(item.clone());
                     }
                 }
@@ -62,13 +64,17 @@ fn merge_keyed<'c>(
 ) -> Vec<Value> {
     let live_keys: Vec<Option<Element>> = live.iter().map(|i| key_of(i, keys)).collect();
     let config_keys: Vec<Option<Element>> = config.iter().map(|i| key_of(i, keys)).collect();
-    let configured = |key: &Option<Element>| key.is_some() && config_keys.contains(key);
+    let in_config: std::collections::HashSet<&Element> = config_keys.iter().flatten().collect();
+    let live_at: std::collections::HashMap<&Element, usize> = live_keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.as_ref().map(|k| (k, i)))
+        .collect();
+    let configured = |key: &Option<Element>| key.as_ref().is_some_and(|k| in_config.contains(k));
     let mut slots: Vec<Option<Value>> = live.into_iter().map(Some).collect();
     let (mut out, mut pending, mut next) = (Vec::new(), Vec::new(), 0);
     for (item, key) in config.iter().zip(&config_keys) {
-        let at = key
-            .as_ref()
-            .and_then(|k| live_keys.iter().position(|l| l.as_ref() == Some(k)));
+        let at = key.as_ref().and_then(|k| live_at.get(k).copied());
         let Some(at) = at else {
             pending.push(item.clone());
             continue;
