@@ -50,6 +50,9 @@ struct Walk<'a> {
     shape: &'a dyn Shape,
     /// Whether maps newly set are owned themselves too (`.`), as updates record them.
     mark_maps: bool,
+    /// Whether a `null` is a value: in an applied configuration it is (it clears the field,
+    /// and the applier owns that); in a stored object it is an absent field.
+    claim_nulls: bool,
 }
 
 impl Walk<'_> {
@@ -60,7 +63,7 @@ impl Walk<'_> {
             Value::Object(map) if !map.is_empty() && !self.shape.atomic(path, map) => {
                 node.member = self.mark_maps && self.shape.is_map(path, map);
                 for (name, child) in map {
-                    if ignored(path, name) || child.is_null() {
+                    if ignored(path, name) || (child.is_null() && !self.claim_nulls) {
                         continue;
                     }
                     path.push(name);
@@ -210,6 +213,7 @@ pub fn fields(object: &Value, shape: &dyn Shape) -> FieldSet {
     let mut set = Walk {
         shape,
         mark_maps: false,
+        claim_nulls: true,
     }
     .all(object, &mut Vec::new());
     set.member = false;
@@ -230,6 +234,7 @@ pub fn compare(old: &Value, new: &Value, shape: &dyn Shape) -> Changes {
     let walk = Walk {
         shape,
         mark_maps: true,
+        claim_nulls: false,
     };
     let (mut changed, mut removed) = walk.compare(old, new, &mut Vec::new());
     changed.member = false;

@@ -6,7 +6,7 @@ use super::fieldset::{Element, FieldSet};
 use super::shape::{ListType, Shape};
 use serde_json::Value;
 
-/// `live` with every field of `config` set: objects merge field by field, keyed lists element
+/// `live` with every field of `config` set (a `null` clearing it): objects merge field by field, keyed lists element
 /// by element (in upstream's order, see `merge_keyed`), sets by value; atomic parts and
 /// scalars take the configuration's value.
 pub fn merge(live: &Value, config: &Value, shape: &dyn Shape) -> Value {
@@ -19,7 +19,9 @@ fn merge_into<'c>(live: &mut Value, config: &'c Value, path: &mut Vec<&'c str>, 
     match (live, config) {
         (Value::Object(target), Value::Object(source)) if !shape.atomic(path, source) => {
             for (name, value) in source {
+                // A null clears the field.
                 if value.is_null() {
+                    target.remove(name);
                     continue;
                 }
                 path.push(name);

@@ -189,7 +189,10 @@ pub fn apply(
 ) -> Result<Value, Vec<Conflict>> {
     let claimed = fields(config, shape);
     let mut object = merge(live, config, shape);
-    let changed = compare(live, &object, shape).changed;
+    // Changed or cleared (by a `null`): either way a field another manager owns is contested.
+    let changes = compare(live, &object, shape);
+    let mut changed = changes.changed;
+    changed.union(&changes.removed);
     let mut conflicts = Vec::new();
     for entry in entries.iter_mut() {
         if entry.is(writer.manager, Operation::Apply, writer.subresource) {

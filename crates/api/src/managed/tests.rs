@@ -330,3 +330,54 @@ fn filling_a_defaulted_empty_object_is_not_a_conflict() {
     assert!(entries.iter().any(|e| e.manager == "me"));
     assert!(entries.iter().any(|e| e.manager == "kubectl-create"));
 }
+
+#[test]
+fn a_null_in_a_configuration_clears_the_field_and_contests_its_owner() {
+    let mut entries = Vec::new();
+    let live = deployment(3, "nginx:1");
+    update(
+        &json!({}),
+        &live,
+        &mut entries,
+        &writer("scaler", "t1"),
+        &Builtin,
+    );
+    let mut config = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": null}});
+    let conflicts = apply(
+        &live,
+        &config,
+        &mut entries,
+        &writer("me", "t2"),
+        false,
+        &Builtin,
+    )
+    .unwrap_err();
+    assert_eq!(conflicts[0].field(), ".spec.replicas");
+    let object = apply(
+        &live,
+        &config,
+        &mut entries,
+        &writer("me", "t2"),
+        true,
+        &Builtin,
+    )
+    .unwrap();
+    assert!(object["spec"].get("replicas").is_none(), "{object}");
+    assert!(owned(&entries, "me")["f:spec"].get("f:replicas").is_some());
+    // Nobody else owning it, a null just clears it.
+    config["spec"] = json!({"paused": null});
+    let mut alone = Vec::new();
+    let mut paused = deployment(1, "nginx:1");
+    paused["spec"]["paused"] = json!(true);
+    let object = apply(
+        &paused,
+        &config,
+        &mut alone,
+        &writer("me", "t3"),
+        false,
+        &Builtin,
+    )
+    .unwrap();
+    assert!(object["spec"].get("paused").is_none());
+}
