@@ -154,7 +154,8 @@ impl Handler {
     async fn health(&self, endpoint: &str, only: Option<&str>, query: &Query) -> Response<Body> {
         let store_ok = self.registry.store().current_revision().await.is_ok();
         let mut checks = vec![("ping", true), ("log", true), ("etcd", store_ok)];
-        if endpoint != "livez" {
+        // Upstream checks its informers' sync for readiness only.
+        if endpoint == "readyz" {
             checks.push(("informer-sync", self.cache.is_ready()));
         }
         if let Some(name) = only {

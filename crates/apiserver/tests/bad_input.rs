@@ -263,6 +263,17 @@ async fn health_endpoints_answer_in_upstreams_shape() {
     };
     assert_eq!(get("/healthz").await, (200, "ok".to_owned()));
     assert_eq!(get("/livez/etcd").await, (200, "ok".to_owned()));
+    // Ready once the watch cache has its first list (a moment after start).
+    let mut ready = get("/readyz/informer-sync").await.0;
+    for _ in 0..100 {
+        if ready == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        ready = get("/readyz/informer-sync").await.0;
+    }
+    assert_eq!(ready, 200);
+    assert_eq!(get("/healthz/informer-sync").await.0, 404);
     let (code, verbose) = get("/readyz?verbose").await;
     assert_eq!(code, 200);
     assert!(
