@@ -12,14 +12,15 @@ require_root() {
 }
 
 # What the cluster and its build need from Debian, as the issues bring them:
-# containerd, runc, the CNI plugins and iptables run pods; busybox-static is the test images'
+# containerd, runc, the CNI plugins and iptables run pods; nftables programs Services;
+# busybox-static is the test images'
 # content; docker-registry (with apache2-utils' htpasswd) is the local registry the pull tests
 # use; etcd-server is the external store (tests and HA);
 # protobuf-compiler builds the etcd client's gRPC code; python3-venv holds the Python client
 # for its end-to-end tests; tzdata gives CronJobs their `timeZone`s.
 PACKAGES=(
   ca-certificates build-essential pkg-config protobuf-compiler python3 python3-venv
-  containerd runc containernetworking-plugins iptables busybox-static etcd-server
+  containerd runc containernetworking-plugins iptables nftables busybox-static etcd-server
   docker-registry apache2-utils tzdata
 )
 

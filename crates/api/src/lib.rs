@@ -10,6 +10,7 @@
 //! - [`time`]: RFC 3339 timestamps.
 
 pub mod catalogue;
+pub mod cidr;
 pub mod custom;
 pub mod managed;
 pub mod protobuf;

@@ -37,20 +37,12 @@ impl Default for Ranges {
 impl Ranges {
     /// Parses `10.43.0.0/16` and `30000-32767`.
     pub fn parse(cidr: &str, ports: &str) -> Result<Self, String> {
-        let (ip, prefix) = cidr
-            .split_once('/')
-            .ok_or_else(|| format!("{cidr:?} is not a CIDR"))?;
-        let ip: Ipv4Addr = ip
-            .parse()
-            .map_err(|_| format!("{cidr:?}: not an IPv4 address"))?;
-        let prefix: u8 = prefix
-            .parse()
-            .map_err(|_| format!("{cidr:?}: bad prefix length"))?;
+        let block: gantry_api::cidr::Ipv4Cidr = cidr.parse()?;
+        let prefix = block.prefix();
         if !(8..=30).contains(&prefix) {
             return Err(format!("{cidr:?}: the prefix must be between /8 and /30"));
         }
-        let mask = u32::MAX << (32 - prefix);
-        let network = Ipv4Addr::from(u32::from(ip) & mask);
+        let network = block.network();
         let (low, high) = ports
             .split_once('-')
             .ok_or_else(|| format!("{ports:?} is not a range like 30000-32767"))?;

@@ -34,6 +34,17 @@ pub(crate) struct NodeArgs {
     /// `<data-dir>/agent/images`, as k3s' air-gap images directory).
     #[arg(long)]
     images_dir: Option<PathBuf>,
+    /// The cluster's pod range (k3s' `--cluster-cidr`): the service proxy masquerades traffic
+    /// to Services from outside it.
+    #[arg(long, default_value = "10.42.0.0/16")]
+    cluster_cidr: gantry_api::cidr::Ipv4Cidr,
+    /// Run no service proxy on this node (k3s' `--disable-kube-proxy`).
+    #[arg(long)]
+    disable_kube_proxy: bool,
+    /// The nftables table the service proxy owns (distinct per node sharing a network
+    /// namespace).
+    #[arg(long, default_value = "gantry")]
+    proxy_table: String,
 }
 
 /// Flags of `gantry agent`.
@@ -80,10 +91,68 @@ pub(crate) fn kubelet_config(
     config
 }
 
+/// The service proxy's configuration from the node flags, unless it is disabled.
+fn proxy_config(node: &NodeArgs, node_name: &str) -> Option<gantry_proxy::ProxyConfig> {
+    if node.disable_kube_proxy {
+        return None;
+    }
+    let mut config = gantry_proxy::ProxyConfig::new(node_name);
+    config.cluster_cidr = Some(node.cluster_cidr);
+    config.table = node.proxy_table.clone();
+    Some(config)
+}
+
+/// Runs a node's components — the kubelet and the service proxy — against the API server at
+/// `server` until `shutdown` completes (or the kubelet fails), then stops them all.
+pub(crate) async fn run_node(
+    server: &str,
+    data_dir: &Path,
+    node: &NodeArgs,
+    control_plane: bool,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let kubelet = kubelet_config(data_dir, node, control_plane);
+    let proxy = proxy_config(node, &kubelet.node_name);
+    let kubelet_client = crate::client::for_component(server, "kubelet")?;
+    let proxy_client = crate::client::for_component(server, "kube-proxy")?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let kubelet = async {
+        let result = gantry_kubelet::run(kubelet, kubelet_client, stopped(stop_rx.clone())).await;
+        // A failed kubelet takes the node down with it.
+        let _ = stop_tx.send(true);
+        result
+    };
+    let proxy = async {
+        let Some(config) = proxy else {
+            return;
+        };
+        if let Err(e) = gantry_proxy::run(config, proxy_client, stopped(stop_rx.clone())).await {
+            tracing::warn!(error = %format!("{e:#}"), "the service proxy failed");
+        }
+    };
+    let signal = async {
+        tokio::select! {
+            () = shutdown => {}
+            () = stopped(stop_rx.clone()) => {}
+        }
+        let _ = stop_tx.send(true);
+    };
+    let (result, (), ()) = tokio::join!(kubelet, proxy, signal);
+    result
+}
+
 /// Runs the node until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let client = crate::client::for_component(&args.server, "kubelet")?;
-    let config = kubelet_config(&args.data_dir, &args.node, false);
-    tracing::info!(server = %args.server, node = %config.node_name, "starting the node agent");
-    gantry_kubelet::run(config, client, crate::server::shutdown_signal()).await
+    tracing::info!(server = %args.server, "starting the node agent");
+    run_node(
+        &args.server,
+        &args.data_dir,
+        &args.node,
+        false,
+        crate::server::shutdown_signal(),
+    )
+    .await
 }

@@ -70,7 +70,7 @@ pub(crate) enum Role {
 }
 
 /// What a node does not run yet, and the issue that brings it.
-const NOT_YET: &[(&str, u32)] = &[("service proxy, cluster DNS, pod network", 8)];
+const NOT_YET: &[(&str, u32)] = &[("cluster DNS, pod network across nodes", 8)];
 
 /// How often the store tells idle watches where it is; the API server turns these into
 /// bookmarks, which upstream sends about once a minute.
@@ -128,9 +128,7 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
             return Ok(());
         }
         let url = format!("http://{}", local_url_host(address));
-        let client = crate::client::for_component(&url, "kubelet")?;
-        let config = crate::agent::kubelet_config(&args.data_dir, &args.agent, true);
-        gantry_kubelet::run(config, client, shutdown).await
+        crate::agent::run_node(&url, &args.data_dir, &args.agent, true, shutdown).await
     };
     // Everything stops when the agent has: it stops on the signal (after finishing the
     // teardowns it has begun, which still need the API server), or fails.

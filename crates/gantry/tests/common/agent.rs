@@ -44,7 +44,8 @@ impl Agent {
             }
             None => {
                 let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"));
-                c.arg("agent");
+                // On the host, beside other tests' nodes: no proxy (see `start_node_with`).
+                c.args(["agent", "--disable-kube-proxy"]);
                 c
             }
         };

@@ -56,6 +56,10 @@ pub(crate) fn start_node_with(
         &images,
         "--kubelet-port",
         "0",
+        // Nodes of concurrent tests share the host's network namespace: one proxy's rules
+        // would catch another cluster's service addresses. The proxy's own tests give each
+        // node a namespace of its own.
+        "--disable-kube-proxy",
     ];
     args.extend_from_slice(extra);
     if !dir.join("agent").exists() {
