@@ -33,7 +33,7 @@ fn the_podstart_suite_prints_one_line_of_figures() {
     let mut node = gantry_kubelet::KubeletConfig::new("bench-node", dir.path().join("agent"));
     node.images_dir = Some(images);
     node.cni_bridge = "gtbench0".into();
-    node.pod_cidr = "10.42.105.0/24".into();
+    node.pod_cidr = Some("10.42.105.0/24".into());
     node.kubelet_port = 0;
     // kube's client needs a runtime to be created in.
     let _guard = runtime.enter();

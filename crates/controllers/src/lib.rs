@@ -61,6 +61,11 @@ pub struct Config {
     pub node_monitor_grace_period: Duration,
     /// Where the built-in `local-path` provisioner puts volumes on the nodes.
     pub local_path_dir: std::path::PathBuf,
+    /// The cluster's pod range, cut into one slice per node (upstream's `--cluster-cidr` with
+    /// `--allocate-node-cidrs`); `None` allocates nothing.
+    pub cluster_cidr: Option<gantry_api::cidr::Ipv4Cidr>,
+    /// The size of each node's slice (upstream's `--node-cidr-mask-size`, 24).
+    pub node_cidr_mask_size: u8,
 }
 
 impl Default for Config {
@@ -71,6 +76,8 @@ impl Default for Config {
             workers: 5,
             node_monitor_grace_period: Duration::from_secs(40),
             local_path_dir: "/var/lib/gantry/storage".into(),
+            cluster_cidr: None,
+            node_cidr_mask_size: 24,
         }
     }
 }
@@ -219,6 +226,9 @@ pub async fn run(
     let budgets = disruption::DisruptionController::new(&ctx);
     let volumes = volumes::VolumeController::new(&ctx, &config.local_path_dir);
     let protection = volumes::protection::ProtectionController::new(&ctx);
+    let ipam = config
+        .cluster_cidr
+        .map(|cidr| nodes::ipam::NodeIpamController::new(&ctx, cidr, config.node_cidr_mask_size));
     if let Err(e) = volumes.local_path().ensure_class(client.clone()).await {
         tracing::warn!(error = %e, "could not create the default storage class");
     }
@@ -284,6 +294,10 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(budgets, config.workers)));
     tasks.push(tokio::spawn(runner::run(volumes, config.workers)));
     tasks.push(tokio::spawn(runner::run(protection, 1)));
+    if let Some(ipam) = ipam {
+        // One worker: allocations are serial, so no slice is handed out twice.
+        tasks.push(tokio::spawn(runner::run(ipam, 1)));
+    }
     // Upstream checks every 5 s; a short grace period (tests) is checked more often.
     let grace = config.node_monitor_grace_period;
     let period = (grace / 4).clamp(Duration::from_millis(500), Duration::from_secs(5));
@@ -304,7 +318,7 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
     tracing::info!(controllers = ?["replicaset", "replicationcontroller",
         "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "resourcequota",
-        "disruption", "persistentvolume-binder", "pvc-protection",
+        "disruption", "persistentvolume-binder", "pvc-protection", "node-ipam",
         "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {

@@ -16,9 +16,10 @@ pub(crate) struct NodeArgs {
     /// A running containerd's socket; without it the node starts its own containerd.
     #[arg(long)]
     container_runtime_endpoint: Option<PathBuf>,
-    /// The pod CIDR of this node.
-    #[arg(long, default_value = "10.42.0.0/24")]
-    pod_cidr: String,
+    /// The pod CIDR of this node (upstream kubelet's `--pod-cidr`); without it, the node uses
+    /// the range the controller manager allocates to its Node.
+    #[arg(long)]
+    pod_cidr: Option<String>,
     /// The name of the node's CNI bridge (distinct per node sharing a machine).
     #[arg(long, default_value = "gantry0")]
     cni_bridge: String,
@@ -89,6 +90,13 @@ pub(crate) fn kubelet_config(
             .unwrap_or_else(|| root.join("pod-manifests")),
     );
     config
+}
+
+impl NodeArgs {
+    /// The cluster's pod range.
+    pub(crate) fn cluster_cidr(&self) -> gantry_api::cidr::Ipv4Cidr {
+        self.cluster_cidr
+    }
 }
 
 /// The service proxy's configuration from the node flags, unless it is disabled.

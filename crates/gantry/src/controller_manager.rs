@@ -28,6 +28,47 @@ pub(crate) struct Args {
     /// Where the built-in `local-path` provisioner keeps volumes on the nodes.
     #[arg(long, default_value = "/var/lib/gantry/storage")]
     local_path_dir: std::path::PathBuf,
+    /// The cluster's pod range (upstream's `--cluster-cidr`).
+    #[arg(long, default_value = "10.42.0.0/16")]
+    cluster_cidr: gantry_api::cidr::Ipv4Cidr,
+    #[command(flatten)]
+    ipam: IpamArgs,
+}
+
+/// How nodes get their pod ranges (upstream's controller-manager flags), shared with
+/// `gantry server`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct IpamArgs {
+    /// Give every Node a slice of the cluster's pod range as its `spec.podCIDR` (upstream's
+    /// `--allocate-node-cidrs`; on, as in k3s).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    allocate_node_cidrs: bool,
+    /// The size of each node's slice (upstream's `--node-cidr-mask-size`).
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u8).range(8..=30))]
+    node_cidr_mask_size: u8,
+}
+
+impl IpamArgs {
+    /// The allocator's settings for the cluster range `cluster`: `(range, mask)`.
+    pub(crate) fn allocation(
+        &self,
+        cluster: gantry_api::cidr::Ipv4Cidr,
+    ) -> anyhow::Result<Option<gantry_api::cidr::Ipv4Cidr>> {
+        if !self.allocate_node_cidrs {
+            return Ok(None);
+        }
+        anyhow::ensure!(
+            self.node_cidr_mask_size >= cluster.prefix(),
+            "--node-cidr-mask-size {} is larger than the cluster range {cluster}",
+            self.node_cidr_mask_size
+        );
+        Ok(Some(cluster))
+    }
+
+    /// The size of each node's slice.
+    pub(crate) fn mask(&self) -> u8 {
+        self.node_cidr_mask_size
+    }
 }
 
 /// Runs the controller manager until SIGTERM or Ctrl-C.
@@ -43,6 +84,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         },
         node_monitor_grace_period: args.node_monitor_grace_period,
         local_path_dir: args.local_path_dir,
+        cluster_cidr: args.ipam.allocation(args.cluster_cidr)?,
+        node_cidr_mask_size: args.ipam.mask(),
         ..gantry_controllers::Config::default()
     };
     gantry_controllers::run(config, client, crate::server::shutdown_signal()).await

@@ -58,6 +58,8 @@ pub(crate) struct Args {
     /// `<data-dir>/storage`).
     #[arg(long)]
     local_path_dir: Option<PathBuf>,
+    #[command(flatten)]
+    ipam: crate::controller_manager::IpamArgs,
 }
 
 /// What the process runs.
@@ -184,6 +186,8 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
                 .local_path_dir
                 .clone()
                 .unwrap_or_else(|| args.data_dir.join("storage")),
+            cluster_cidr: args.ipam.allocation(args.agent.cluster_cidr())?,
+            node_cidr_mask_size: args.ipam.mask(),
             ..gantry_controllers::Config::default()
         };
         gantry_controllers::run(config, client, agent_finished(done_rx.clone())).await

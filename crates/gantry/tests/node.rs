@@ -947,7 +947,8 @@ spec:
 const WORKER: NodeSpec<'static> = NodeSpec {
     name: "e2e-node-6",
     bridge: "gte2e6",
-    pod_cidr: "10.42.108.0/24",
+    pod_cidr: Some("10.42.108.0/24"),
+    cluster_cidr: None,
     netns: None,
 };
 

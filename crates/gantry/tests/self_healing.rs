@@ -96,7 +96,8 @@ fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
         &NodeSpec {
             name: "e2e-node-16",
             bridge: "gtnode",
-            pod_cidr: "10.42.118.0/24",
+            pod_cidr: Some("10.42.118.0/24"),
+            cluster_cidr: None,
             netns: Some(&machine_a),
         },
     );
@@ -106,7 +107,8 @@ fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
         &NodeSpec {
             name: "e2e-node-17",
             bridge: "gtnode",
-            pod_cidr: "10.42.119.0/24",
+            pod_cidr: Some("10.42.119.0/24"),
+            cluster_cidr: None,
             netns: Some(&machine_b),
         },
     );

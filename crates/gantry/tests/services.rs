@@ -20,6 +20,8 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::time::Duration;
 
+const CLUSTER_CIDR: &str = "10.42.120.0/23";
+
 const WEB: &str = "apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -133,10 +135,12 @@ fn pod_names(k: &Kubectl) -> BTreeSet<String> {
 #[test]
 fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
     let dir = tempfile::tempdir().unwrap();
+    // The node's pod range comes from the controller manager: one slice of a small cluster
+    // range no other test uses.
     let server = Server::start_on(
         &dir.path().join("server"),
         "0.0.0.0:0",
-        &["--disable-agent"],
+        &["--disable-agent", "--cluster-cidr", CLUSTER_CIDR],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
     let port = std::fs::read_to_string(&server.kubeconfig)
@@ -153,7 +157,8 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
         &NodeSpec {
             name: "svc-node",
             bridge: "gtsvc",
-            pod_cidr: "10.42.121.0/24",
+            pod_cidr: None,
+            cluster_cidr: Some(CLUSTER_CIDR),
             netns: Some(&machine),
         },
     );
@@ -175,6 +180,17 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
     ]);
     let pods = pod_names(&k);
     assert_eq!(pods.len(), 3, "{pods:?}");
+    assert_eq!(
+        k.jsonpath(&["node", "svc-node"], "{.spec.podCIDR}"),
+        "10.42.120.0/24",
+        "the node's range is the first slice of the cluster's"
+    );
+    let ips = k.jsonpath(&["pods", "-l", "app=web"], "{.items[*].status.podIP}");
+    assert!(
+        ips.split_whitespace()
+            .all(|ip| ip.starts_with("10.42.120.")),
+        "pods take addresses from the node's range: {ips}"
+    );
     let cluster_ip = k.jsonpath(&["service", "web"], "{.spec.clusterIP}");
     let node_port = k.jsonpath(&["service", "web"], "{.spec.ports[0].nodePort}");
     let url = format!("{cluster_ip} 80");

@@ -17,7 +17,6 @@ pub mod streams;
 
 use anyhow::Context;
 use node::status::{NodeIdentity, NodeStatus, Observed};
-use runtime::cni::CniNetwork;
 use runtime::containerd::{Containerd, ContainerdSettings};
 use runtime::cri::Cri;
 use std::future::Future;
@@ -42,8 +41,9 @@ pub struct KubeletConfig {
     pub images_dir: Option<PathBuf>,
     /// The sandbox (pause) image.
     pub sandbox_image: String,
-    /// The pod CIDR of this node.
-    pub pod_cidr: String,
+    /// The pod CIDR of this node; `None` takes the one the controller manager's IPAM gives
+    /// the Node (`spec.podCIDR`), as upstream's kubelet does.
+    pub pod_cidr: Option<String>,
     /// The CNI bridge's name.
     pub cni_bridge: String,
     /// Where the CNI plugins are.
@@ -69,7 +69,7 @@ impl KubeletConfig {
             containerd_socket: None,
             images_dir: None,
             sandbox_image: "registry.k8s.io/pause:3.10".to_owned(),
-            pod_cidr: "10.42.0.0/24".to_owned(),
+            pod_cidr: None,
             cni_bridge: "gantry0".to_owned(),
             cni_bin_dir: PathBuf::from("/usr/lib/cni"),
             control_plane: false,
@@ -87,18 +87,22 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let containerd_dir = config.root_dir.join("containerd");
-    let (managed, socket) = match &config.containerd_socket {
-        Some(socket) => (None, socket.clone()),
+    let (managed, socket, cni) = match &config.containerd_socket {
+        Some(socket) => (None, socket.clone(), None),
         None => {
             let cni_conf_dir = config.root_dir.join("cni").join("net.d");
-            let network = CniNetwork {
+            let cni = runtime::cni::NodeNetwork {
                 name: format!("gantry-{}", config.cni_bridge),
                 bridge: config.cni_bridge.clone(),
-                pod_cidr: config.pod_cidr.clone(),
+                conf_dir: cni_conf_dir.clone(),
+                ipam_dir: config.root_dir.join("cni").join("ipam"),
             };
-            network
-                .write(&cni_conf_dir, &config.root_dir.join("cni").join("ipam"))
-                .context("writing the CNI network configuration")?;
+            // A range given up front is written before containerd starts; one from the
+            // Node object follows registration (containerd reloads the directory).
+            if let Some(pod_cidr) = &config.pod_cidr {
+                cni.write(pod_cidr)
+                    .context("writing the CNI network configuration")?;
+            }
             let settings = ContainerdSettings {
                 dir: containerd_dir.clone(),
                 sandbox_image: config.sandbox_image.clone(),
@@ -107,10 +111,10 @@ pub async fn run(
             };
             let containerd = Containerd::start(&settings).await?;
             tracing::info!(socket = %settings.socket().display(), "containerd started");
-            (Some(containerd), settings.socket())
+            (Some(containerd), settings.socket(), Some(cni))
         }
     };
-    let result = run_node(&config, client, &socket, shutdown).await;
+    let result = run_node(&config, client, &socket, cni, shutdown).await;
     if let Some(containerd) = managed {
         containerd.stop().await;
         tracing::info!("containerd stopped");
@@ -122,6 +126,7 @@ async fn run_node(
     config: &KubeletConfig,
     client: kube::Client,
     socket: &std::path::Path,
+    cni: Option<runtime::cni::NodeNetwork>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let cri = Cri::connect(socket)
@@ -175,6 +180,15 @@ async fn run_node(
         memory_capacity: node::facts::capacity(&config.root_dir)?.memory_bytes,
     });
     let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));
+    let network = match (cni, &config.pod_cidr) {
+        (Some(cni), None) => Some(tokio::spawn(runtime::cni::follow_node(
+            cni,
+            client.clone(),
+            config.node_name.clone(),
+            stop_rx.clone(),
+        ))),
+        _ => None,
+    };
     let static_pods = config.static_pod_path.clone().map(|dir| {
         tokio::spawn(pods::static_pods::run(
             Arc::clone(&ctx),
@@ -230,7 +244,7 @@ async fn run_node(
     shutdown.await;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(pods, heartbeat, status_loop, endpoints, volumes);
-    if let Some(task) = static_pods {
+    for task in static_pods.into_iter().chain(network) {
         let _ = task.await;
     }
     Ok(())

@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 pub(crate) struct NodeSpec<'a> {
     pub(crate) name: &'a str,
     pub(crate) bridge: &'a str,
-    pub(crate) pod_cidr: &'a str,
+    /// Its pod range (`None`: the one the controller manager allocates).
+    pub(crate) pod_cidr: Option<&'a str>,
+    /// The cluster's pod range, for its proxy (`None`: the default).
+    pub(crate) cluster_cidr: Option<&'a str>,
     /// The machine it runs in (none: the host).
     pub(crate) netns: Option<&'a NetNs>,
 }
@@ -49,11 +52,17 @@ impl Agent {
                 c
             }
         };
+        if let Some(cidr) = node.pod_cidr {
+            command.args(["--pod-cidr", cidr]);
+        }
+        if let Some(cidr) = node.cluster_cidr {
+            command.args(["--cluster-cidr", cidr]);
+        }
         let child = command
             .args(["--server", server, "--data-dir"])
             .arg(data_dir)
             .args(["--node-name", node.name, "--cni-bridge", node.bridge])
-            .args(["--pod-cidr", node.pod_cidr, "--kubelet-port", "0"])
+            .args(["--kubelet-port", "0"])
             .args(["--images-dir", &images])
             .env("NO_COLOR", "1")
             .stdout(log.try_clone().unwrap())

@@ -30,8 +30,9 @@ pub struct NodeIdentity {
     pub ip: IpAddr,
     /// Labels set at registration (hostname, os, arch, roles).
     pub labels: BTreeMap<String, String>,
-    /// The pod CIDR, recorded in `spec.podCIDR(s)`.
-    pub pod_cidr: String,
+    /// The pod CIDR given to the node, recorded in `spec.podCIDR(s)` at registration (`None`:
+    /// the controller manager allocates one).
+    pub pod_cidr: Option<String>,
     /// The directory whose filesystem is the node's ephemeral storage.
     pub data_dir: PathBuf,
     /// The kubelet's port in `daemonEndpoints`.
@@ -200,9 +201,13 @@ impl NodeStatus {
     /// Creates the Node, or adopts the one registered before (keeping what others set on
     /// it, such as taints and other labels).
     pub async fn register(&mut self) -> Result<(), kube::Error> {
+        let spec = match &self.identity.pod_cidr {
+            Some(cidr) => json!({"podCIDR": cidr, "podCIDRs": [cidr]}),
+            None => json!({}),
+        };
         let node: Node = serde_json::from_value(json!({
             "metadata": {"name": self.identity.name, "labels": self.identity.labels},
-            "spec": {"podCIDR": self.identity.pod_cidr, "podCIDRs": [self.identity.pod_cidr]},
+            "spec": spec,
         }))
         .map_err(kube::Error::SerdeError)?;
         match self.api.create(&PostParams::default(), &node).await {
