@@ -39,6 +39,13 @@ pub(crate) struct NodeArgs {
     /// to Services from outside it.
     #[arg(long, default_value = "10.42.0.0/16")]
     cluster_cidr: gantry_api::cidr::Ipv4Cidr,
+    /// How pods reach pods on other nodes: `host-gw` (a route per node through its address;
+    /// nodes must share a link) or `none` (k3s' `--flannel-backend`).
+    #[arg(long, default_value = "host-gw", value_parser = ["host-gw", "none"])]
+    flannel_backend: String,
+    /// The nftables table the pod network's masquerading rule lives in.
+    #[arg(long, default_value = "gantry-net")]
+    network_table: String,
     /// Run no service proxy on this node (k3s' `--disable-kube-proxy`).
     #[arg(long)]
     disable_kube_proxy: bool,
@@ -82,6 +89,9 @@ pub(crate) fn kubelet_config(
     );
     config.pod_cidr = node.pod_cidr.clone();
     config.cni_bridge = node.cni_bridge.clone();
+    // With host-gw, the node's network masquerades what leaves the cluster; otherwise the bridge
+    // masquerades what leaves the node.
+    config.cni_masquerade = node.flannel_backend == "none";
     config.control_plane = control_plane;
     config.kubelet_port = node.kubelet_port;
     config.static_pod_path = Some(
@@ -110,7 +120,17 @@ fn proxy_config(node: &NodeArgs, node_name: &str) -> Option<gantry_proxy::ProxyC
     Some(config)
 }
 
-/// Runs a node's components — the kubelet and the service proxy — against the API server at
+/// The pod network's configuration from the node flags, unless it is disabled.
+fn network_config(node: &NodeArgs, node_name: &str) -> Option<gantry_network::NetworkConfig> {
+    if node.flannel_backend == "none" {
+        return None;
+    }
+    let mut config = gantry_network::NetworkConfig::new(node_name, node.cluster_cidr);
+    config.table = node.network_table.clone();
+    Some(config)
+}
+
+/// Runs a node's components — the kubelet, the service proxy and the pod network — against the API server at
 /// `server` until `shutdown` completes (or the kubelet fails), then stops them all.
 pub(crate) async fn run_node(
     server: &str,
@@ -121,8 +141,10 @@ pub(crate) async fn run_node(
 ) -> anyhow::Result<()> {
     let kubelet = kubelet_config(data_dir, node, control_plane);
     let proxy = proxy_config(node, &kubelet.node_name);
+    let network = network_config(node, &kubelet.node_name);
     let kubelet_client = crate::client::for_component(server, "kubelet")?;
     let proxy_client = crate::client::for_component(server, "kube-proxy")?;
+    let network_client = crate::client::for_component(server, "flannel")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -141,6 +163,15 @@ pub(crate) async fn run_node(
             tracing::warn!(error = %format!("{e:#}"), "the service proxy failed");
         }
     };
+    let network = async {
+        let Some(config) = network else {
+            return;
+        };
+        if let Err(e) = gantry_network::run(config, network_client, stopped(stop_rx.clone())).await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "the pod network failed");
+        }
+    };
     let signal = async {
         tokio::select! {
             () = shutdown => {}
@@ -148,7 +179,7 @@ pub(crate) async fn run_node(
         }
         let _ = stop_tx.send(true);
     };
-    let (result, (), ()) = tokio::join!(kubelet, proxy, signal);
+    let (result, (), (), ()) = tokio::join!(kubelet, proxy, network, signal);
     result
 }
 

@@ -1,5 +1,5 @@
 //! Self-healing when a node dies, on two real nodes — each `gantry agent` in a network
-//! namespace of its own, with its own containerd, bridge and pod range — joined to a control
+//! namespace of its own on a shared link, with its own containerd, bridge and pod range — joined to a control
 //! plane on the host: a Deployment's pods run on one node; when that node's agent is killed,
 //! the node lifecycle controller marks the node `Unknown` and taints it `unreachable`,
 //! taint-based eviction removes its pods once their short `tolerationSeconds` pass, and the
@@ -16,7 +16,7 @@ mod common;
 use common::Server;
 use common::agent::{Agent, NodeSpec};
 use common::kubectl::Kubectl;
-use common::netns::NetNs;
+use common::netns::Lan;
 use common::poll_for;
 use std::time::{Duration, Instant};
 
@@ -89,7 +89,8 @@ fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
         .and_then(|url| url.rsplit(':').next())
         .unwrap()
         .to_owned();
-    let (machine_a, machine_b) = (NetNs::create(16), NetNs::create(17));
+    let lan = Lan::create(6);
+    let (machine_a, machine_b) = (lan.machine(1), lan.machine(2));
     let healthy = Agent::start(
         &format!("http://{}:{port}", machine_a.host_ip),
         &dir.path().join("a"),

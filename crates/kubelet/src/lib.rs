@@ -48,6 +48,9 @@ pub struct KubeletConfig {
     pub cni_bridge: String,
     /// Where the CNI plugins are.
     pub cni_bin_dir: PathBuf,
+    /// Whether the CNI bridge masquerades pods' traffic leaving the node's range; off when the
+    /// node's network masquerades traffic leaving the cluster's instead.
+    pub cni_masquerade: bool,
     /// Whether this node runs the control plane (its role label).
     pub control_plane: bool,
     /// How often the node status is computed (upstream's `nodeStatusUpdateFrequency`).
@@ -72,6 +75,7 @@ impl KubeletConfig {
             pod_cidr: None,
             cni_bridge: "gantry0".to_owned(),
             cni_bin_dir: PathBuf::from("/usr/lib/cni"),
+            cni_masquerade: true,
             control_plane: false,
             status_update_frequency: Duration::from_secs(10),
             kubelet_port: 10250,
@@ -96,6 +100,7 @@ pub async fn run(
                 bridge: config.cni_bridge.clone(),
                 conf_dir: cni_conf_dir.clone(),
                 ipam_dir: config.root_dir.join("cni").join("ipam"),
+                masquerade: config.cni_masquerade,
             };
             // A range given up front is written before containerd starts; one from the
             // Node object follows registration (containerd reloads the directory).

@@ -8,7 +8,6 @@
 //! at start (once both caches are filled, so a restarted proxy keeps the old rules until then),
 //! periodically, and after any failure. The table is removed when the proxy stops.
 
-pub mod kernel;
 pub mod model;
 pub mod rules;
 pub mod transaction;
@@ -18,6 +17,7 @@ mod rules_tests;
 
 use futures::StreamExt;
 use gantry_api::cidr::Ipv4Cidr;
+use gantry_network::nft;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
@@ -90,7 +90,7 @@ pub async fn run(
     client: kube::Client,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    kernel::enable_forwarding();
+    nft::enable_forwarding();
     let changed = Arc::new(Notify::new());
     let services = follow(Api::<Service>::all(client.clone()), Arc::clone(&changed));
     let slices = follow(Api::<EndpointSlice>::all(client), Arc::clone(&changed));
@@ -154,7 +154,7 @@ pub async fn run(
             () = &mut shutdown => break,
         }
     }
-    kernel::remove_table(&config.table).await?;
+    nft::remove_table(&config.table).await?;
     tracing::info!(table = %config.table, "service rules removed");
     Ok(())
 }
@@ -168,9 +168,9 @@ async fn sync(
     let script = match applied {
         Some(applied) if !full => transaction::transaction(table, Before::Applied(applied), wanted),
         _ => {
-            let listing = kernel::list(table).await?;
+            let listing = nft::list(table).await?;
             transaction::transaction(table, Before::Listed(&listing), wanted)
         }
     };
-    kernel::apply(&script).await
+    nft::apply(&script).await
 }

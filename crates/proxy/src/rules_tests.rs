@@ -1,10 +1,10 @@
 //! The rendered table and the transactions between tables, read as nft text; and, where the
 //! machine lets the test program nftables (root), the same transactions applied to the kernel.
 
-use crate::kernel;
 use crate::model::{Endpoint, Protocol, ServicePort};
 use crate::rules::{RenderConfig, Ruleset};
 use crate::transaction::{Before, Listing, transaction};
+use gantry_network::nft as kernel;
 use std::net::Ipv4Addr;
 
 fn endpoint(last: u8, local: bool) -> Endpoint {

@@ -10,19 +10,9 @@
 //! across syncs and restarts.
 
 use crate::rules::Ruleset;
-use std::collections::{BTreeMap, BTreeSet};
+pub use gantry_network::nft::Listing;
+use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// The names of what the kernel's table holds (from `nft -j list table`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Listing {
-    /// Chain names.
-    pub chains: BTreeSet<String>,
-    /// Set names.
-    pub sets: BTreeSet<String>,
-    /// Map names.
-    pub maps: BTreeSet<String>,
-}
 
 /// What the table holds before the transaction.
 #[derive(Debug, Clone, Copy)]

@@ -48,7 +48,7 @@ impl Agent {
             None => {
                 let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"));
                 // On the host, beside other tests' nodes: no proxy (see `start_node_with`).
-                c.args(["agent", "--disable-kube-proxy"]);
+                c.args(["agent", "--disable-kube-proxy", "--flannel-backend", "none"]);
                 c
             }
         };

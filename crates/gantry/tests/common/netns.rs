@@ -1,7 +1,7 @@
-//! A network namespace per simulated machine: `gantry-e2e-<i>`, joined to the host by a veth
-//! pair on `10.199.<i>.0/24` (the host end `.1`, the machine `.2`, its default route through
-//! the host), so that a node agent inside it has its own interfaces, bridge and pod network,
-//! and reaches an API server listening on the host.
+//! A network namespace per simulated machine, so that a node agent inside it has its own
+//! interfaces, bridge, routes, nftables and pod network, and reaches an API server listening on
+//! the host: alone (`gantry-e2e-<i>`, joined to the host by a veth pair on `10.199.<i>.0/24`, the
+//! host end `.1`, the machine `.2`), or several on one shared link ([`Lan`]).
 
 #![allow(
     clippy::unwrap_used,
@@ -60,19 +60,7 @@ impl NetNs {
         must(&["link", "set", &peer, "netns", &name]);
         must(&["addr", "add", &format!("{host_ip}/24"), "dev", &host_link]);
         must(&["link", "set", &host_link, "up"]);
-        must(&["-n", &name, "link", "set", "lo", "up"]);
-        must(&["-n", &name, "link", "set", &peer, "name", "eth0"]);
-        must(&[
-            "-n",
-            &name,
-            "addr",
-            "add",
-            &format!("{machine_ip}/24"),
-            "dev",
-            "eth0",
-        ]);
-        must(&["-n", &name, "link", "set", "eth0", "up"]);
-        must(&["-n", &name, "route", "add", "default", "via", &host_ip]);
+        configure_machine(&name, &peer, &machine_ip, &host_ip);
         Self {
             name,
             host_ip,
@@ -80,6 +68,93 @@ impl NetNs {
             host_link,
         }
     }
+}
+
+/// A shared link for several machines, as kind's nodes share a Docker network: a bridge on the
+/// host (`gtlan<i>`, `10.198.<i>.1/24`) with each machine's veth on it (`10.198.<i>.<n+1>`), so
+/// that the machines reach each other directly — what host-gw routing needs — and the host
+/// (where the API server listens) is their gateway.
+pub(crate) struct Lan {
+    index: u8,
+    bridge: String,
+    /// The host's address on the link.
+    pub(crate) host_ip: String,
+}
+
+impl Lan {
+    /// Creates link `index` (unique per test), replacing what an earlier run may have left.
+    pub(crate) fn create(index: u8) -> Self {
+        let bridge = format!("gtlan{index}");
+        ip(&["link", "delete", &bridge]);
+        let host_ip = format!("10.198.{index}.1");
+        must(&["link", "add", &bridge, "type", "bridge"]);
+        must(&["addr", "add", &format!("{host_ip}/24"), "dev", &bridge]);
+        must(&["link", "set", &bridge, "up"]);
+        Self {
+            index,
+            bridge,
+            host_ip,
+        }
+    }
+
+    /// Creates machine `n` (from 1) on the link.
+    pub(crate) fn machine(&self, n: u8) -> NetNs {
+        let name = format!("gantry-lan{}-{n}", self.index);
+        let host_link = format!("gl{}m{n}", self.index);
+        remove(&name, &host_link);
+        let machine_ip = format!("10.198.{}.{}", self.index, n + 1);
+        let peer = format!("{host_link}p");
+        must(&["netns", "add", &name]);
+        must(&[
+            "link", "add", &host_link, "type", "veth", "peer", "name", &peer,
+        ]);
+        must(&["link", "set", &peer, "netns", &name]);
+        must(&["link", "set", &host_link, "master", &self.bridge]);
+        must(&["link", "set", &host_link, "up"]);
+        configure_machine(&name, &peer, &machine_ip, &self.host_ip);
+        NetNs {
+            name,
+            host_ip: self.host_ip.clone(),
+            ip: machine_ip,
+            host_link,
+        }
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        ip(&["link", "delete", &self.bridge]);
+    }
+}
+
+impl NetNs {
+    /// Cuts the machine's link (a network partition), or restores it.
+    pub(crate) fn set_link(&self, up: bool) {
+        must(&[
+            "link",
+            "set",
+            &self.host_link,
+            if up { "up" } else { "down" },
+        ]);
+    }
+}
+
+/// Inside machine `name`: loopback up, `peer` renamed `eth0` with `ip/24`, default route via
+/// `gateway`.
+fn configure_machine(name: &str, peer: &str, ip_address: &str, gateway: &str) {
+    must(&["-n", name, "link", "set", "lo", "up"]);
+    must(&["-n", name, "link", "set", peer, "name", "eth0"]);
+    must(&[
+        "-n",
+        name,
+        "addr",
+        "add",
+        &format!("{ip_address}/24"),
+        "dev",
+        "eth0",
+    ]);
+    must(&["-n", name, "link", "set", "eth0", "up"]);
+    must(&["-n", name, "route", "add", "default", "via", gateway]);
 }
 
 impl Drop for NetNs {

@@ -57,9 +57,11 @@ pub(crate) fn start_node_with(
         "--kubelet-port",
         "0",
         // Nodes of concurrent tests share the host's network namespace: one proxy's rules
-        // would catch another cluster's service addresses. The proxy's own tests give each
-        // node a namespace of its own.
+        // would catch another cluster's service addresses, one network's routes another's
+        // pods. The network tests give each node a namespace of its own.
         "--disable-kube-proxy",
+        "--flannel-backend",
+        "none",
     ];
     args.extend_from_slice(extra);
     if !dir.join("agent").exists() {

@@ -21,6 +21,9 @@ pub struct NodeNetwork {
     pub conf_dir: PathBuf,
     /// Where host-local IPAM records the addresses it hands out.
     pub ipam_dir: PathBuf,
+    /// Whether the bridge plugin masquerades pods' traffic leaving the node's range (when
+    /// nothing else masquerades traffic leaving the cluster's).
+    pub masquerade: bool,
 }
 
 impl NodeNetwork {
@@ -34,7 +37,7 @@ impl NodeNetwork {
                     "type": "bridge",
                     "bridge": self.bridge,
                     "isGateway": true,
-                    "ipMasq": true,
+                    "ipMasq": self.masquerade,
                     "hairpinMode": true,
                     "ipam": {
                         "type": "host-local",
@@ -132,6 +135,7 @@ mod tests {
             bridge: "gantry1".into(),
             conf_dir: dir.to_owned(),
             ipam_dir: "/d/ipam".into(),
+            masquerade: false,
         }
     }
 
@@ -145,6 +149,7 @@ mod tests {
             "10.42.7.0/24"
         );
         assert_eq!(list["plugins"][0]["ipam"]["dataDir"], "/d/ipam");
+        assert_eq!(list["plugins"][0]["ipMasq"], false);
     }
 
     #[test]

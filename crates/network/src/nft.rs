@@ -1,10 +1,22 @@
-//! The proxy's hands on the kernel: one `nft -f -` process per sync (never one per rule), the
-//! table's removal at shutdown, and the sysctls service traffic needs.
+//! nftables for the node's components: one `nft -f -` process per transaction (never one per
+//! rule), listings of a table's objects, a table's removal, and the sysctls forwarded traffic
+//! needs.
 
-use crate::transaction::Listing;
 use anyhow::Context;
+use std::collections::BTreeSet;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
+
+/// The names of what a table holds (from `nft -j list table`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Chain names.
+    pub chains: BTreeSet<String>,
+    /// Set names.
+    pub sets: BTreeSet<String>,
+    /// Map names.
+    pub maps: BTreeSet<String>,
+}
 
 /// Runs one nftables transaction; the kernel applies all of it or none of it.
 pub async fn apply(script: &str) -> anyhow::Result<()> {
@@ -72,8 +84,8 @@ pub async fn remove_table(table: &str) -> anyhow::Result<()> {
     apply(&format!("add table ip {table}\ndelete table ip {table}\n")).await
 }
 
-/// Turns on what service traffic needs: forwarding, and netfilter on bridged packets, so that a
-/// pod's reply to a pod on the same bridge passes conntrack and is un-NATed (upstream's
+/// Turns on what pod and service traffic needs: forwarding, and netfilter on bridged packets, so
+/// that a pod's reply to a pod on the same bridge passes conntrack and is un-NATed (upstream's
 /// kube-proxy requires the same of `br_netfilter`). A sysctl that cannot be written is
 /// reported, not fatal: the node may be set up by other means.
 pub fn enable_forwarding() {
@@ -82,7 +94,7 @@ pub fn enable_forwarding() {
         ("/proc/sys/net/bridge/bridge-nf-call-iptables", "1"),
     ] {
         if let Err(e) = std::fs::write(path, value) {
-            tracing::warn!(%path, error = %e, "could not set a sysctl the service proxy needs");
+            tracing::warn!(%path, error = %e, "could not set a sysctl the node's network needs");
         }
     }
 }
