@@ -53,6 +53,25 @@ pub(crate) struct NodeArgs {
     /// namespace).
     #[arg(long, default_value = "gantry")]
     proxy_table: String,
+    /// The cluster DNS's Service address, written into pods' resolv.conf (upstream kubelet's
+    /// and k3s' `--cluster-dns`).
+    #[arg(long, default_value = "10.43.0.10")]
+    cluster_dns: std::net::Ipv4Addr,
+    /// The cluster domain (upstream kubelet's and k3s' `--cluster-domain`).
+    #[arg(long, default_value = "cluster.local")]
+    cluster_domain: String,
+    /// The node's resolvers, for `dnsPolicy: Default` pods and names outside the cluster
+    /// (upstream kubelet's `--resolv-conf`).
+    #[arg(long, default_value = "/etc/resolv.conf")]
+    resolv_conf: PathBuf,
+    /// The port the node's DNS server listens on, on the node's address (the `kube-dns`
+    /// Service's port 53 leads there); 0 picks a free one.
+    #[arg(long, default_value_t = 10053)]
+    cluster_dns_port: u16,
+    /// Packaged components not to run (k3s' `--disable`): `coredns`, the cluster DNS (pods
+    /// then use the node's resolvers).
+    #[arg(long, value_parser = ["coredns"])]
+    disable: Vec<String>,
 }
 
 /// Flags of `gantry agent`.
@@ -89,6 +108,17 @@ pub(crate) fn kubelet_config(
     );
     config.pod_cidr = node.pod_cidr.clone();
     config.cni_bridge = node.cni_bridge.clone();
+    config.dns = gantry_kubelet::pods::dns::DnsSettings {
+        // Without the cluster DNS, ClusterFirst pods use the node's resolvers (as upstream's
+        // kubelet does without `--cluster-dns`).
+        cluster_dns: if node.dns_enabled() {
+            vec![node.cluster_dns.into()]
+        } else {
+            Vec::new()
+        },
+        cluster_domain: node.cluster_domain.clone(),
+        resolv_conf: node.resolv_conf.clone(),
+    };
     // With host-gw, the node's network masquerades what leaves the cluster; otherwise the bridge
     // masquerades what leaves the node.
     config.cni_masquerade = node.flannel_backend == "none";
@@ -107,6 +137,36 @@ impl NodeArgs {
     pub(crate) fn cluster_cidr(&self) -> gantry_api::cidr::Ipv4Cidr {
         self.cluster_cidr
     }
+
+    fn dns_enabled(&self) -> bool {
+        !self.disable.iter().any(|d| d == "coredns")
+    }
+}
+
+/// The cluster DNS's configuration from the node flags, unless it is disabled or the node has
+/// no IPv4 address to serve on.
+fn dns_config(node: &NodeArgs, node_name: &str) -> Option<gantry_dns::DnsConfig> {
+    if !node.dns_enabled() {
+        return None;
+    }
+    let listen_ip = match node
+        .node_ip
+        .or_else(gantry_kubelet::node::facts::default_ip)
+    {
+        Some(std::net::IpAddr::V4(ip)) => ip,
+        other => {
+            tracing::warn!(address = ?other, "the cluster DNS needs an IPv4 node address; not started");
+            return None;
+        }
+    };
+    Some(gantry_dns::DnsConfig {
+        node_name: node_name.to_owned(),
+        listen_ip,
+        port: node.cluster_dns_port,
+        cluster_domain: node.cluster_domain.clone(),
+        cluster_dns: node.cluster_dns,
+        resolv_conf: node.resolv_conf.clone(),
+    })
 }
 
 /// The service proxy's configuration from the node flags, unless it is disabled.
@@ -130,7 +190,8 @@ fn network_config(node: &NodeArgs, node_name: &str) -> Option<gantry_network::Ne
     Some(config)
 }
 
-/// Runs a node's components — the kubelet, the service proxy and the pod network — against the API server at
+/// Runs a node's components — the kubelet, the service proxy, the pod network and the
+/// cluster DNS — against the API server at
 /// `server` until `shutdown` completes (or the kubelet fails), then stops them all.
 pub(crate) async fn run_node(
     server: &str,
@@ -142,9 +203,11 @@ pub(crate) async fn run_node(
     let kubelet = kubelet_config(data_dir, node, control_plane);
     let proxy = proxy_config(node, &kubelet.node_name);
     let network = network_config(node, &kubelet.node_name);
+    let dns = dns_config(node, &kubelet.node_name);
     let kubelet_client = crate::client::for_component(server, "kubelet")?;
     let proxy_client = crate::client::for_component(server, "kube-proxy")?;
     let network_client = crate::client::for_component(server, "flannel")?;
+    let dns_client = crate::client::for_component(server, "coredns")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -172,6 +235,14 @@ pub(crate) async fn run_node(
             tracing::warn!(error = %format!("{e:#}"), "the pod network failed");
         }
     };
+    let dns = async {
+        let Some(config) = dns else {
+            return;
+        };
+        if let Err(e) = gantry_dns::run(config, dns_client, stopped(stop_rx.clone())).await {
+            tracing::warn!(error = %format!("{e:#}"), "the cluster DNS failed");
+        }
+    };
     let signal = async {
         tokio::select! {
             () = shutdown => {}
@@ -179,7 +250,7 @@ pub(crate) async fn run_node(
         }
         let _ = stop_tx.send(true);
     };
-    let (result, (), (), ()) = tokio::join!(kubelet, proxy, network, signal);
+    let (result, (), (), (), ()) = tokio::join!(kubelet, proxy, network, dns, signal);
     result
 }
 

@@ -71,9 +71,6 @@ pub(crate) enum Role {
     ApiServer,
 }
 
-/// What a node does not run yet, and the issue that brings it.
-const NOT_YET: &[(&str, u32)] = &[("cluster DNS, pod network across nodes", 8)];
-
 /// How often the store tells idle watches where it is; the API server turns these into
 /// bookmarks, which upstream sends about once a minute.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(60);
@@ -116,11 +113,6 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     let address = apiserver.local_addr()?;
     tracing::info!(%address, "API server listening");
     let kubeconfig = write_kubeconfig(&args.data_dir, address)?;
-    if role == Role::Node {
-        for (component, issue) in NOT_YET {
-            tracing::info!("{component}: not built yet (issue #{issue}); not started");
-        }
-    }
     // Scripts and newcomers look for this exact line.
     println!("export KUBECONFIG={}", kubeconfig.display());
 

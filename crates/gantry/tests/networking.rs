@@ -143,6 +143,7 @@ fn pods_reach_pods_and_services_across_nodes() {
                     bridge: "gtpods",
                     pod_cidr: None,
                     cluster_cidr: Some(CLUSTER_CIDR),
+                    extra_args: &[],
                     netns: Some(machine),
                 },
             )

@@ -949,6 +949,7 @@ const WORKER: NodeSpec<'static> = NodeSpec {
     bridge: "gte2e6",
     pod_cidr: Some("10.42.108.0/24"),
     cluster_cidr: None,
+    extra_args: &[],
     netns: None,
 };
 

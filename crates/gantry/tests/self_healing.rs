@@ -99,6 +99,7 @@ fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
             bridge: "gtnode",
             pod_cidr: Some("10.42.118.0/24"),
             cluster_cidr: None,
+            extra_args: &[],
             netns: Some(&machine_a),
         },
     );
@@ -110,6 +111,7 @@ fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
             bridge: "gtnode",
             pod_cidr: Some("10.42.119.0/24"),
             cluster_cidr: None,
+            extra_args: &[],
             netns: Some(&machine_b),
         },
     );

@@ -1,5 +1,5 @@
-//! `gantry server` as a process: it opens its store, serves the API, writes a kubeconfig, says
-//! what it does not run yet, and stops cleanly on SIGTERM.
+//! `gantry server` as a process: it opens its store, serves the API, writes a kubeconfig, and
+//! stops cleanly on SIGTERM.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,11 +12,10 @@ use common::{Server, poll};
 use std::process::Command;
 
 #[test]
-fn server_runs_the_embedded_store_and_says_what_is_not_built_yet() {
+fn server_runs_the_embedded_store_and_writes_a_kubeconfig() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &[]);
-    let log =
-        server.wait_for_log("service proxy, cluster DNS, pod network: not built yet (issue #8)");
+    let log = server.wait_for_log("API server listening");
     assert!(log.contains("embedded store open"), "{log}");
     assert!(dir.path().join("store/store.log").exists());
     let kubeconfig = std::fs::read_to_string(&server.kubeconfig).unwrap();

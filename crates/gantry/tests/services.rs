@@ -159,6 +159,7 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
             bridge: "gtsvc",
             pod_cidr: None,
             cluster_cidr: Some(CLUSTER_CIDR),
+            extra_args: &[],
             netns: Some(&machine),
         },
     );

@@ -48,6 +48,8 @@ pub struct KubeletConfig {
     pub cni_bridge: String,
     /// Where the CNI plugins are.
     pub cni_bin_dir: PathBuf,
+    /// How pods' resolv.conf is made (cluster DNS, domain, the node's resolv.conf).
+    pub dns: pods::dns::DnsSettings,
     /// Whether the CNI bridge masquerades pods' traffic leaving the node's range; off when the
     /// node's network masquerades traffic leaving the cluster's instead.
     pub cni_masquerade: bool,
@@ -76,6 +78,7 @@ impl KubeletConfig {
             cni_bridge: "gantry0".to_owned(),
             cni_bin_dir: PathBuf::from("/usr/lib/cni"),
             cni_masquerade: true,
+            dns: pods::dns::DnsSettings::default(),
             control_plane: false,
             status_update_frequency: Duration::from_secs(10),
             kubelet_port: 10250,
@@ -183,6 +186,7 @@ async fn run_node(
         pods_root: config.root_dir.join("pods"),
         recorder: pods::events::Recorder::new(client.clone(), "kubelet", &config.node_name),
         memory_capacity: node::facts::capacity(&config.root_dir)?.memory_bytes,
+        dns: config.dns.clone(),
     });
     let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));
     let network = match (cni, &config.pod_cidr) {

@@ -19,6 +19,8 @@ pub(crate) struct NodeSpec<'a> {
     pub(crate) pod_cidr: Option<&'a str>,
     /// The cluster's pod range, for its proxy (`None`: the default).
     pub(crate) cluster_cidr: Option<&'a str>,
+    /// More `gantry agent` flags.
+    pub(crate) extra_args: &'a [&'a str],
     /// The machine it runs in (none: the host).
     pub(crate) netns: Option<&'a NetNs>,
 }
@@ -49,6 +51,7 @@ impl Agent {
                 let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gantry"));
                 // On the host, beside other tests' nodes: no proxy (see `start_node_with`).
                 c.args(["agent", "--disable-kube-proxy", "--flannel-backend", "none"]);
+                c.args(["--disable", "coredns"]);
                 c
             }
         };
@@ -63,6 +66,7 @@ impl Agent {
             .arg(data_dir)
             .args(["--node-name", node.name, "--cni-bridge", node.bridge])
             .args(["--kubelet-port", "0"])
+            .args(node.extra_args)
             .args(["--images-dir", &images])
             .env("NO_COLOR", "1")
             .stdout(log.try_clone().unwrap())

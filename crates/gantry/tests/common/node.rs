@@ -62,6 +62,8 @@ pub(crate) fn start_node_with(
         "--disable-kube-proxy",
         "--flannel-backend",
         "none",
+        "--disable",
+        "coredns",
     ];
     args.extend_from_slice(extra);
     if !dir.join("agent").exists() {

@@ -149,7 +149,12 @@ impl Worker {
             }
         };
         let config = spec::container_config(pod, container, attempt, &prepared);
-        let sandbox_config = spec::sandbox_config(pod, sandbox.attempt, &self.ctx.log_root);
+        let sandbox_config = spec::sandbox_config(
+            pod,
+            sandbox.attempt,
+            &self.ctx.log_root,
+            self.ctx.dns.for_pod(pod),
+        );
         let created = self
             .ctx
             .cri

@@ -2,6 +2,7 @@
 //! CRI and reports its status, as upstream's pod workers do.
 
 pub mod backoff;
+pub mod dns;
 pub mod env;
 pub mod events;
 pub mod grpc_probe;
@@ -43,6 +44,8 @@ pub struct PodContext {
     pub recorder: events::Recorder,
     /// The node's memory, for OOM scores.
     pub memory_capacity: u64,
+    /// How pods' resolv.conf is made.
+    pub dns: dns::DnsSettings,
 }
 
 impl std::fmt::Debug for PodContext {

@@ -60,7 +60,12 @@ fn namespace_mode(node: bool) -> i32 {
 }
 
 /// The sandbox for `pod`, its `attempt`th; logs go below `log_root`.
-pub fn sandbox_config(pod: &Pod, attempt: u32, log_root: &Path) -> cri::PodSandboxConfig {
+pub fn sandbox_config(
+    pod: &Pod,
+    attempt: u32,
+    log_root: &Path,
+    dns: cri::DnsConfig,
+) -> cri::PodSandboxConfig {
     let key = PodKey::of(pod);
     let spec = pod.spec.clone().unwrap_or_default();
     let host_network = spec.host_network.unwrap_or(false);
@@ -99,6 +104,7 @@ pub fn sandbox_config(pod: &Pod, attempt: u32, log_root: &Path) -> cri::PodSandb
             spec.hostname.clone().unwrap_or_else(|| key.name.clone())
         },
         log_directory: key.log_dir(log_root).to_string_lossy().into_owned(),
+        dns_config: Some(dns),
         port_mappings,
         labels,
         annotations: pod
@@ -314,7 +320,7 @@ mod tests {
 
     #[test]
     fn the_sandbox_carries_the_pod_identity_and_host_ports() {
-        let config = sandbox_config(&pod(), 2, Path::new("/logs"));
+        let config = sandbox_config(&pod(), 2, Path::new("/logs"), cri::DnsConfig::default());
         let meta = config.metadata.unwrap();
         assert_eq!(
             (

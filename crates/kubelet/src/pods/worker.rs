@@ -234,7 +234,8 @@ impl Worker {
         }
         let attempt = runtime.sandboxes.first().map_or(0, |s| s.attempt + 1);
         std::fs::create_dir_all(self.key.log_dir(&self.ctx.log_root))?;
-        let config = spec::sandbox_config(pod, attempt, &self.ctx.log_root);
+        let config =
+            spec::sandbox_config(pod, attempt, &self.ctx.log_root, self.ctx.dns.for_pod(pod));
         let result = self
             .ctx
             .cri
