@@ -8,6 +8,7 @@ mod parallel;
 mod percentile;
 mod podstart;
 mod scheduler;
+mod services;
 mod store;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,9 @@ enum Suite {
     /// Controller throughput (any API server and controller manager): Deployments made
     /// Available on hollow nodes, then rolled to a new template.
     Controllers(controllers::Args),
+    /// A node's service proxy and cluster DNS (run as root on a node): rules programmed after
+    /// an endpoint change, the full resync, DNS queries per second.
+    Services(services::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,5 +53,6 @@ fn main() -> anyhow::Result<()> {
         Suite::Podstart(args) => runtime.block_on(podstart::run(args)),
         Suite::Scheduler(args) => runtime.block_on(scheduler::run(args)),
         Suite::Controllers(args) => runtime.block_on(controllers::run(args)),
+        Suite::Services(args) => runtime.block_on(services::run(args)),
     }
 }

@@ -27,6 +27,7 @@ pub mod replicaset;
 pub mod replicated;
 pub mod revisions;
 pub mod runner;
+pub mod service_lb;
 pub mod serviceaccount;
 pub mod statefulset;
 pub mod volumes;
@@ -226,6 +227,7 @@ pub async fn run(
     let budgets = disruption::DisruptionController::new(&ctx);
     let volumes = volumes::VolumeController::new(&ctx, &config.local_path_dir);
     let protection = volumes::protection::ProtectionController::new(&ctx);
+    let service_lb = service_lb::ServiceLbController::new(&ctx);
     let ipam = config
         .cluster_cidr
         .map(|cidr| nodes::ipam::NodeIpamController::new(&ctx, cidr, config.node_cidr_mask_size));
@@ -294,6 +296,8 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(budgets, config.workers)));
     tasks.push(tokio::spawn(runner::run(volumes, config.workers)));
     tasks.push(tokio::spawn(runner::run(protection, 1)));
+    // One worker: port claims between load-balancer Services are decided one at a time.
+    tasks.push(tokio::spawn(runner::run(service_lb, 1)));
     if let Some(ipam) = ipam {
         // One worker: allocations are serial, so no slice is handed out twice.
         tasks.push(tokio::spawn(runner::run(ipam, 1)));
@@ -318,7 +322,7 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(collector, config.workers * 4)));
     tracing::info!(controllers = ?["replicaset", "replicationcontroller",
         "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "resourcequota",
-        "disruption", "persistentvolume-binder", "pvc-protection", "node-ipam",
+        "disruption", "persistentvolume-binder", "pvc-protection", "node-ipam", "service-lb",
         "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
     let lost = async {
         match elector.as_mut() {

@@ -14,12 +14,10 @@ mod zone_tests;
 #[cfg(test)]
 mod server_tests;
 
-use futures::StreamExt;
+use gantry_client::follow::follow;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -42,31 +40,6 @@ pub struct DnsConfig {
     pub cluster_dns: Ipv4Addr,
     /// Where the upstream resolvers are listed (upstream kubelet's `--resolv-conf`).
     pub resolv_conf: PathBuf,
-}
-
-/// Watches `api` into a store, waking `changed` on every event.
-fn follow<K>(api: Api<K>, changed: Arc<Notify>) -> (Store<K>, tokio::task::JoinHandle<()>)
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let stream =
-        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
-    let task = tokio::spawn(async move {
-        futures::pin_mut!(stream);
-        while let Some(event) = stream.next().await {
-            if event.is_ok() {
-                changed.notify_one();
-            }
-        }
-    });
-    (reader, task)
 }
 
 /// Runs the server until `shutdown` completes; its endpoint is withdrawn then.

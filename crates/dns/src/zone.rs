@@ -276,67 +276,55 @@ impl Zone {
                 }
             }
             Kind::Srv => {
-                let mut answers = Vec::new();
-                let mut extra = Vec::new();
-                for port in entry.ports.iter().filter(|p| !p.name.is_empty()) {
-                    self.srv_records(
-                        name,
-                        entry,
-                        namespace,
-                        service,
-                        port,
-                        &mut answers,
-                        &mut extra,
-                    );
-                }
-                if answers.is_empty() {
-                    Answer::NoData
-                } else {
-                    Answer::Records(answers, extra)
-                }
+                let named: Vec<&Port> = entry.ports.iter().filter(|p| !p.name.is_empty()).collect();
+                self.srv_answer(name, entry, namespace, service, &named)
             }
             Kind::Other => Answer::NoData,
         }
     }
 
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one record set's context, read in one place"
-    )]
-    fn srv_records(
+    /// SRV records for `ports`: on the service name for a Service with a cluster IP, on each
+    /// endpoint's name for a headless one; their addresses go in the additional section.
+    fn srv_answer(
         &self,
         name: &str,
         entry: &ServiceEntry,
         namespace: &str,
         service: &str,
-        port: &Port,
-        answers: &mut Vec<Record>,
-        extra: &mut Vec<Record>,
-    ) {
-        match entry.cluster_ip {
-            Some(ip) => {
-                let target = self.fqdn(&[service, namespace, "svc"]);
-                answers.push(Record::Srv(name.to_owned(), port.port, target.clone()));
-                extra.push(Record::A(target, ip));
-            }
-            None => {
-                for endpoint in &entry.endpoints {
-                    let Some(target_port) = endpoint
-                        .ports
-                        .iter()
-                        .find(|p| p.name == port.name && p.protocol == port.protocol)
-                    else {
-                        continue;
-                    };
-                    let target = self.endpoint_name(endpoint, service, namespace);
-                    answers.push(Record::Srv(
-                        name.to_owned(),
-                        target_port.port,
-                        target.clone(),
-                    ));
-                    extra.push(Record::A(target, endpoint.ip));
+        ports: &[&Port],
+    ) -> Answer {
+        let (mut answers, mut extra) = (Vec::new(), Vec::new());
+        for port in ports {
+            match entry.cluster_ip {
+                Some(ip) => {
+                    let target = self.fqdn(&[service, namespace, "svc"]);
+                    answers.push(Record::Srv(name.to_owned(), port.port, target.clone()));
+                    extra.push(Record::A(target, ip));
+                }
+                None => {
+                    for endpoint in &entry.endpoints {
+                        let Some(target_port) = endpoint
+                            .ports
+                            .iter()
+                            .find(|p| p.name == port.name && p.protocol == port.protocol)
+                        else {
+                            continue;
+                        };
+                        let target = self.endpoint_name(endpoint, service, namespace);
+                        answers.push(Record::Srv(
+                            name.to_owned(),
+                            target_port.port,
+                            target.clone(),
+                        ));
+                        extra.push(Record::A(target, endpoint.ip));
+                    }
                 }
             }
+        }
+        if answers.is_empty() {
+            Answer::NoData
+        } else {
+            Answer::Records(answers, extra)
         }
     }
 
@@ -368,21 +356,7 @@ impl Zone {
             namespace,
             "svc",
         ]);
-        let (mut answers, mut extra) = (Vec::new(), Vec::new());
-        self.srv_records(
-            &name,
-            entry,
-            namespace,
-            service,
-            port,
-            &mut answers,
-            &mut extra,
-        );
-        if answers.is_empty() {
-            Answer::NoData
-        } else {
-            Answer::Records(answers, extra)
-        }
+        self.srv_answer(&name, entry, namespace, service, &[port])
     }
 
     fn endpoint(

@@ -153,13 +153,7 @@ fn pods_find_services_pods_and_the_outside_by_name() {
         &["--disable-agent", "--cluster-cidr", CLUSTER_CIDR],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = std::fs::read_to_string(&server.kubeconfig)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: "))
-        .and_then(|url| url.rsplit(':').next())
-        .unwrap()
-        .to_owned();
+    let port = server.port();
     let lan = Lan::create(7);
     upstream_resolver(&format!("{}:53", lan.host_ip));
     let resolv_conf = dir.path().join("resolv.conf");

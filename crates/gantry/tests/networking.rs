@@ -14,11 +14,11 @@ mod common;
 
 use common::Server;
 use common::agent::{Agent, NodeSpec};
+use common::http::{get_from_host, get_in_pod};
 use common::kubectl::Kubectl;
 use common::netns::{Lan, NetNs};
 use common::poll_for;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 use std::time::Duration;
 
 const CLUSTER_CIDR: &str = "10.42.124.0/22";
@@ -64,6 +64,7 @@ const SERVICES: &str = "apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
+  type: NodePort
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 ---
@@ -76,34 +77,6 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 ";
-
-/// The last line of `count` HTTP GETs of `path` from pod `client` to `address` (`ip port`).
-fn get_from(k: &Kubectl, client: &str, address: &str, path: &str, count: u32) -> Vec<String> {
-    let script = format!(
-        "for i in $(seq {count}); do printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {address} 2>&1 | tail -n 1; done"
-    );
-    let out = k.run(&["exec", client, "--", "sh", "-c", &script]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// One HTTP GET from the host: the body's last line, or the error.
-fn get_from_host(address: &str) -> String {
-    let attempt = || -> std::io::Result<String> {
-        let mut stream = std::net::TcpStream::connect_timeout(
-            &address.parse().unwrap(),
-            Duration::from_secs(2),
-        )?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply)?;
-        Ok(reply.lines().last().unwrap_or_default().trim().to_owned())
-    };
-    attempt().unwrap_or_else(|e| format!("error: {e}"))
-}
 
 fn logs(agents: &[Agent]) -> String {
     agents
@@ -122,13 +95,7 @@ fn pods_reach_pods_and_services_across_nodes() {
         &["--disable-agent", "--cluster-cidr", CLUSTER_CIDR],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = std::fs::read_to_string(&server.kubeconfig)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: "))
-        .and_then(|url| url.rsplit(':').next())
-        .unwrap()
-        .to_owned();
+    let port = server.port();
     let lan = Lan::create(5);
     let machines: Vec<NetNs> = (1..=3).map(|n| lan.machine(n)).collect();
     let agents: Vec<Agent> = machines
@@ -210,12 +177,12 @@ fn pods_reach_pods_and_services_across_nodes() {
     // Pod to pod across nodes, by pod IP, with the client's own address kept.
     let remote = format!("{} 8080", pod_ip("web-2"));
     assert_eq!(
-        get_from(&k, "client-a", &remote, "/", 1),
+        get_in_pod(&k, "client-a", &remote, "/", 1),
         ["web-2"],
         "a → c by pod IP"
     );
     // busybox httpd shows IPv4 peers as `[::ffff:a.b.c.d]`.
-    let peer: Vec<String> = get_from(&k, "client-a", &remote, "/cgi-bin/ip", 1)
+    let peer: Vec<String> = get_in_pod(&k, "client-a", &remote, "/cgi-bin/ip", 1)
         .iter()
         .map(|a| {
             a.trim_start_matches("[::ffff:")
@@ -230,17 +197,38 @@ fn pods_reach_pods_and_services_across_nodes() {
     );
     let back = format!("{} 8080", pod_ip("web-0"));
     assert_eq!(
-        get_from(&k, "client-c", &back, "/", 1),
+        get_in_pod(&k, "client-c", &back, "/", 1),
         ["web-0"],
         "c → a by pod IP"
     );
 
-    // A cluster IP spreads over the endpoints of every node.
-    let cluster_ip = k.jsonpath(&["service", "web"], "{.spec.clusterIP}");
-    let answers = get_from(&k, "client-a", &format!("{cluster_ip} 80"), "/", 45);
-    let seen: BTreeSet<String> = answers.iter().cloned().collect();
+    // A Service spreads over the endpoints of every node, reached by its name (the cluster
+    // DNS, through the pod's resolver) as by its short name (the search path).
     let all: BTreeSet<String> = ["web-0", "web-1", "web-2"].map(String::from).into();
-    assert_eq!(seen, all, "answers through the cluster IP: {answers:?}");
+    let answers = get_in_pod(&k, "client-a", "web.default.svc.cluster.local 80", "/", 45);
+    let seen: BTreeSet<String> = answers.iter().cloned().collect();
+    assert_eq!(
+        seen, all,
+        "answers through web.default.svc.cluster.local: {answers:?}"
+    );
+    let answers = get_in_pod(&k, "client-a", "web 80", "/", 15);
+    assert!(
+        answers.iter().all(|a| all.contains(a)),
+        "answers through web: {answers:?}"
+    );
+
+    // A node port answers on every node's address, from any node's endpoints.
+    let node_port = k.jsonpath(&["service", "web"], "{.spec.ports[0].nodePort}");
+    for machine in &machines {
+        let answers: BTreeSet<String> = (0..6)
+            .map(|_| get_from_host(&format!("{}:{node_port}", machine.ip)))
+            .collect();
+        assert!(
+            answers.is_subset(&all) && !answers.is_empty(),
+            "node port on {}: {answers:?}",
+            machine.ip
+        );
+    }
 
     // externalTrafficPolicy: Local answers a node port with that node's endpoint only.
     let node_port = k.jsonpath(&["service", "web-local"], "{.spec.ports[0].nodePort}");
@@ -264,14 +252,14 @@ fn pods_reach_pods_and_services_across_nodes() {
 
     // A node whose link is cut is unreachable; its pods answer again when it returns.
     machines[2].set_link(false);
-    let cut = get_from(&k, "client-a", &remote, "/", 1);
+    let cut = get_in_pod(&k, "client-a", &remote, "/", 1);
     assert!(
         cut.iter().all(|line| line != "web-2"),
         "web-2 answered through a cut link: {cut:?}"
     );
     machines[2].set_link(true);
     let healed = poll_for(Duration::from_secs(30), || {
-        let answers = get_from(&k, "client-a", &remote, "/", 1);
+        let answers = get_in_pod(&k, "client-a", &remote, "/", 1);
         if answers == ["web-2"] {
             "yes".into()
         } else {

@@ -82,13 +82,7 @@ fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
         &["--disable-agent", "--node-monitor-grace-period", "15s"],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = std::fs::read_to_string(&server.kubeconfig)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: "))
-        .and_then(|url| url.rsplit(':').next())
-        .unwrap()
-        .to_owned();
+    let port = server.port();
     let lan = Lan::create(6);
     let (machine_a, machine_b) = (lan.machine(1), lan.machine(2));
     let healthy = Agent::start(

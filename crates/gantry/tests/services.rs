@@ -13,11 +13,11 @@ mod common;
 
 use common::Server;
 use common::agent::{Agent, NodeSpec};
+use common::http::{get_from_host, get_in_pod};
 use common::kubectl::Kubectl;
 use common::netns::NetNs;
 use common::poll_for;
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::time::Duration;
 
 const CLUSTER_CIDR: &str = "10.42.120.0/23";
@@ -47,6 +47,13 @@ spec:
   ports: [{port: 80, targetPort: 8080}]
 ---
 apiVersion: v1
+kind: Service
+metadata: {name: other}
+spec:
+  selector: {app: web}
+  ports: [{port: 81, targetPort: 8080}]
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: client}
 spec:
@@ -56,41 +63,6 @@ spec:
     image: busybox:1.36
     command: [sh, -c, \"trap 'exit 0' TERM; while true; do sleep 1; done\"]
 ";
-
-/// What `count` HTTP requests from the client pod to `address` (`ip port`) answered, one line
-/// each: the body (a pod name) or nc's error. (busybox's wget crashes on a refused
-/// connection, so nc speaks HTTP here.)
-fn fetch_from_client(k: &Kubectl, address: &str, count: u32) -> Vec<String> {
-    let script = format!(
-        "for i in $(seq {count}); do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {address} 2>&1 | tail -n 1; done"
-    );
-    let out = k.run(&["exec", "client", "--", "sh", "-c", &script]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-/// One HTTP request from the host to `address`: the body, or the error.
-fn fetch_from_host(address: &str) -> String {
-    let attempt = || -> std::io::Result<String> {
-        let mut stream = std::net::TcpStream::connect_timeout(
-            &address.parse().unwrap(),
-            Duration::from_secs(3),
-        )?;
-        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
-        stream.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
-        let mut reply = String::new();
-        stream.read_to_string(&mut reply)?;
-        Ok(reply
-            .split("\r\n\r\n")
-            .nth(1)
-            .unwrap_or_default()
-            .trim()
-            .to_owned())
-    };
-    attempt().unwrap_or_else(|e| format!("error: {e}"))
-}
 
 /// The node's rules and the sysctls they need, for a failure's report.
 fn diagnose(machine: &NetNs) -> String {
@@ -143,26 +115,18 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
         &["--disable-agent", "--cluster-cidr", CLUSTER_CIDR],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = std::fs::read_to_string(&server.kubeconfig)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: "))
-        .and_then(|url| url.rsplit(':').next())
-        .unwrap()
-        .to_owned();
+    let port = server.port();
     let machine = NetNs::create(20);
-    let agent = Agent::start(
-        &format!("http://{}:{port}", machine.host_ip),
-        &dir.path().join("node"),
-        &NodeSpec {
-            name: "svc-node",
-            bridge: "gtsvc",
-            pod_cidr: None,
-            cluster_cidr: Some(CLUSTER_CIDR),
-            extra_args: &[],
-            netns: Some(&machine),
-        },
-    );
+    let spec = NodeSpec {
+        name: "svc-node",
+        bridge: "gtsvc",
+        pod_cidr: None,
+        cluster_cidr: Some(CLUSTER_CIDR),
+        extra_args: &[],
+        netns: Some(&machine),
+    };
+    let server_url = format!("http://{}:{port}", machine.host_ip);
+    let mut agent = Agent::start(&server_url, &dir.path().join("node"), &spec);
     let file = dir.path().join("web.yaml");
     std::fs::write(&file, WEB).unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
@@ -197,7 +161,7 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
     let url = format!("{cluster_ip} 80");
 
     // Spread: over many requests, every endpoint answers, and only endpoints do.
-    let answers = fetch_from_client(&k, &url, 45);
+    let answers = get_in_pod(&k, "client", &url, "/", 45);
     let seen: BTreeSet<String> = answers.iter().cloned().collect();
     assert_eq!(
         seen,
@@ -208,12 +172,75 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
 
     // A node port answers on the node's own address, from outside the node.
     let outside: BTreeSet<String> = (0..15)
-        .map(|_| fetch_from_host(&format!("{}:{node_port}", machine.ip)))
+        .map(|_| get_from_host(&format!("{}:{node_port}", machine.ip)))
         .collect();
     assert!(
         !outside.is_empty() && outside.is_subset(&pods),
         "answers through the node port: {outside:?}"
     );
+
+    // A pod started after the Service sees it in its environment (docker links' variables),
+    // and the API server's own Service too.
+    let env_pod = "apiVersion: v1
+kind: Pod
+metadata: {name: envcheck}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sh, -c, \"env | sort; trap 'exit 0' TERM; while true; do sleep 1; done\"]
+";
+    let env_file = dir.path().join("env.yaml");
+    std::fs::write(&env_file, env_pod).unwrap();
+    k.ok(&["apply", "-f", env_file.to_str().unwrap()]);
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/envcheck",
+        "--timeout=60s",
+    ]);
+    let env = k.ok(&["logs", "envcheck"]);
+    for line in [
+        format!("WEB_SERVICE_HOST={cluster_ip}"),
+        "WEB_SERVICE_PORT=80".to_owned(),
+        format!("WEB_PORT=tcp://{cluster_ip}:80"),
+        format!("WEB_PORT_80_TCP_ADDR={cluster_ip}"),
+        "KUBERNETES_SERVICE_PORT_HTTPS=443".to_owned(),
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} missing from\n{env}");
+    }
+
+    // type: LoadBalancer: the built-in load balancer gives it the node's address, where the
+    // service port answers from outside.
+    k.ok(&[
+        "patch",
+        "service",
+        "web",
+        "-p",
+        r#"{"spec":{"type":"LoadBalancer"}}"#,
+    ]);
+    let ingress = poll_for(Duration::from_secs(30), || {
+        k.jsonpath(&["service", "web"], "{.status.loadBalancer.ingress[*].ip}")
+    });
+    assert_eq!(
+        ingress, machine.ip,
+        "the load balancer's address is the node's"
+    );
+    let balanced = poll_for(Duration::from_secs(20), || {
+        let answer = get_from_host(&format!("{}:80", machine.ip));
+        if pods.contains(&answer) {
+            answer
+        } else {
+            String::new()
+        }
+    });
+    assert!(
+        !balanced.is_empty(),
+        "the load balancer's address never answered on port 80"
+    );
+    let shown = k.ok(&["get", "service", "web"]);
+    assert!(shown.contains(&machine.ip), "EXTERNAL-IP column: {shown}");
 
     // ClientIP affinity pins the client to one endpoint.
     k.ok(&[
@@ -224,7 +251,9 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
         r#"{"spec":{"sessionAffinity":"ClientIP"}}"#,
     ]);
     let pinned = poll_for(Duration::from_secs(20), || {
-        let answers: BTreeSet<String> = fetch_from_client(&k, &url, 12).into_iter().collect();
+        let answers: BTreeSet<String> = get_in_pod(&k, "client", &url, "/", 12)
+            .into_iter()
+            .collect();
         match answers.iter().next() {
             Some(one) if answers.len() == 1 && pods.contains(one) => one.clone(),
             _ => String::new(),
@@ -243,30 +272,36 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
     ]);
 
     // No endpoints: refused at once, not left to time out on rules for pods that are gone.
+    // (While the pods terminate, the slices may still name some as serving; once no pod is
+    // left, every request is refused.)
     k.ok(&["scale", "deployment", "web", "--replicas=0"]);
-    let refused = poll_for(Duration::from_secs(60), || {
-        let answers = fetch_from_client(&k, &url, 1);
-        let refused = answers.iter().any(|a| a.contains("Connection refused"));
-        if refused {
-            answers.join("")
+    let gone = poll_for(Duration::from_secs(60), || {
+        let left = k.ok(&["get", "pods", "-l", "app=web", "-o", "name"]);
+        if left.trim().is_empty() {
+            "gone".into()
+        } else {
+            String::new()
+        }
+    });
+    assert!(!gone.is_empty(), "the web pods never went");
+    let refused = poll_for(Duration::from_secs(30), || {
+        let answers = get_in_pod(&k, "client", &url, "/", 3);
+        if answers.iter().all(|a| a.contains("Connection refused")) {
+            answers.join("\n")
         } else {
             String::new()
         }
     });
     assert!(
         !refused.is_empty(),
-        "requests were never refused without endpoints"
-    );
-    let again = fetch_from_client(&k, &url, 3);
-    assert!(
-        again.iter().all(|a| a.contains("Connection refused")),
-        "with no endpoints every request is refused: {again:?}"
+        "with no endpoints requests were never refused at once: {:?}",
+        get_in_pod(&k, "client", &url, "/", 3)
     );
 
     // Endpoints back: answers again.
     k.ok(&["scale", "deployment", "web", "--replicas=3"]);
     let back = poll_for(Duration::from_secs(120), || {
-        let answers = fetch_from_client(&k, &url, 1);
+        let answers = get_in_pod(&k, "client", &url, "/", 1);
         let names = pod_names(&k);
         match answers.first() {
             Some(a) if names.contains(a) => a.clone(),
@@ -278,28 +313,56 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
         "the service never answered again after scaling up"
     );
 
-    // The node's rules exist while it runs and are removed when it stops.
+    // The node's rules exist while it runs.
     let table = || {
         std::process::Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &machine.name,
-                "nft",
-                "list",
-                "table",
-                "ip",
-                "gantry",
-            ])
+            .args(["netns", "exec", &machine.name])
+            .args(["nft", "list", "table", "ip", "gantry"])
             .output()
             .unwrap()
     };
-    let listed = String::from_utf8_lossy(&table().stdout).into_owned();
+    let listed = || String::from_utf8_lossy(&table().stdout).into_owned();
+    let other_ip = k.jsonpath(&["service", "other"], "{.spec.clusterIP}");
+    let web_rule = format!("{cluster_ip} . tcp . 80");
+    let other_rule = format!("{other_ip} . tcp . 81");
+    assert!(listed().contains(&web_rule), "{}", listed());
     assert!(
-        listed.contains(&format!("{cluster_ip} . tcp . 80")),
-        "{listed}"
+        listed().contains(&format!("tcp . {node_port}")),
+        "{}",
+        listed()
     );
-    assert!(listed.contains(&format!("tcp . {node_port}")), "{listed}");
+    assert!(listed().contains(&other_rule), "{}", listed());
+
+    // A node that dies keeps its rules (its pods keep serving); one that comes back resyncs,
+    // removing what went while it was away.
+    agent.kill();
+    k.ok(&["delete", "service", "other"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        listed().contains(&other_rule),
+        "rules stay while the proxy is down"
+    );
+    let served = get_from_host(&format!("{}:{node_port}", machine.ip));
+    assert!(
+        served.starts_with("web-"),
+        "the service answers while its node's agent is down: {served:?}"
+    );
+    let agent = Agent::start(&server_url, &dir.path().join("node"), &spec);
+    let resynced = poll_for(Duration::from_secs(60), || {
+        let now = listed();
+        if now.contains(&web_rule) && !now.contains(&other_rule) {
+            now
+        } else {
+            String::new()
+        }
+    });
+    assert!(
+        !resynced.is_empty(),
+        "the restarted proxy never removed the stale Service\n{}",
+        listed()
+    );
+
+    // Stopped cleanly, the node removes its rules.
     agent.stop();
     assert!(
         !table().status.success(),

@@ -176,6 +176,11 @@ async fn run_node(
         .context("creating the node lease")?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Nothing waits on the signal: the environment reads the cache as it is.
+    let (services, services_follower) = gantry_client::follow::follow(
+        kube::Api::<k8s_openapi::api::core::v1::Service>::all(client.clone()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
     let ctx = Arc::new(pods::PodContext {
         cri: cri.clone(),
         runtime_name: version.0.clone(),
@@ -187,6 +192,7 @@ async fn run_node(
         recorder: pods::events::Recorder::new(client.clone(), "kubelet", &config.node_name),
         memory_capacity: node::facts::capacity(&config.root_dir)?.memory_bytes,
         dns: config.dns.clone(),
+        services,
     });
     let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));
     let network = match (cni, &config.pod_cidr) {
@@ -253,6 +259,7 @@ async fn run_node(
     shutdown.await;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(pods, heartbeat, status_loop, endpoints, volumes);
+    services_follower.abort();
     for task in static_pods.into_iter().chain(network) {
         let _ = task.await;
     }

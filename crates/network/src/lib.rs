@@ -9,12 +9,10 @@ pub mod masquerade;
 pub mod nft;
 pub mod routes;
 
-use futures::StreamExt;
 use gantry_api::cidr::Ipv4Cidr;
+use gantry_client::follow::follow;
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
-use kube::runtime::reflector;
-use kube::runtime::{WatchStreamExt, watcher};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,27 +53,14 @@ pub async fn run(
     nft::apply(&masquerade::script(&config.table, config.cluster_cidr)).await?;
     let kernel = routes::Kernel::connect()?;
     let changed = Arc::new(Notify::new());
-    let (nodes, writer) = reflector::store::<Node>();
-    let stream = reflector::reflector(
-        writer,
-        watcher(Api::<Node>::all(client), watcher::Config::default()),
-    )
-    .default_backoff();
-    let follower = {
-        let changed = Arc::clone(&changed);
-        tokio::spawn(async move {
-            futures::pin_mut!(stream);
-            while let Some(event) = stream.next().await {
-                if event.is_ok() {
-                    changed.notify_one();
-                }
-            }
-        })
-    };
+    let (nodes, follower) = follow(Api::<Node>::all(client), Arc::clone(&changed));
     tokio::pin!(shutdown);
     tokio::select! {
         ready = nodes.wait_until_ready() => ready?,
-        () = &mut shutdown => return Ok(()),
+        () = &mut shutdown => {
+            follower.abort();
+            return Ok(());
+        }
     }
     loop {
         let wanted = {

@@ -15,14 +15,12 @@ pub mod transaction;
 #[cfg(test)]
 mod rules_tests;
 
-use futures::StreamExt;
 use gantry_api::cidr::Ipv4Cidr;
+use gantry_client::follow::follow;
 use gantry_network::nft;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
 use rules::{RenderConfig, Ruleset};
 use std::future::Future;
 use std::sync::Arc;
@@ -58,32 +56,6 @@ impl ProxyConfig {
     }
 }
 
-/// Watches Services and EndpointSlices into `store`, waking `changed` on every event.
-fn follow<K>(api: Api<K>, changed: Arc<Notify>) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let stream =
-        reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
-    tokio::spawn(async move {
-        futures::pin_mut!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(_) => changed.notify_one(),
-                Err(e) => tracing::debug!(error = %e, "service proxy watch error"),
-            }
-        }
-    });
-    reader
-}
-
 /// Runs the proxy until `shutdown` completes, then removes its table.
 pub async fn run(
     config: ProxyConfig,
@@ -92,8 +64,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     nft::enable_forwarding();
     let changed = Arc::new(Notify::new());
-    let services = follow(Api::<Service>::all(client.clone()), Arc::clone(&changed));
-    let slices = follow(Api::<EndpointSlice>::all(client), Arc::clone(&changed));
+    let (services, services_task) =
+        follow(Api::<Service>::all(client.clone()), Arc::clone(&changed));
+    let (slices, slices_task) = follow(Api::<EndpointSlice>::all(client), Arc::clone(&changed));
     tokio::pin!(shutdown);
     let ready = async {
         let _ = services.wait_until_ready().await;
@@ -101,7 +74,11 @@ pub async fn run(
     };
     tokio::select! {
         () = ready => {}
-        () = &mut shutdown => return Ok(()),
+        () = &mut shutdown => {
+            services_task.abort();
+            slices_task.abort();
+            return Ok(());
+        }
     }
     tracing::info!(table = %config.table, "service proxy caches synced");
     let render = RenderConfig {
@@ -154,6 +131,8 @@ pub async fn run(
             () = &mut shutdown => break,
         }
     }
+    services_task.abort();
+    slices_task.abort();
     nft::remove_table(&config.table).await?;
     tracing::info!(table = %config.table, "service rules removed");
     Ok(())

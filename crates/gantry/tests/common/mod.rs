@@ -3,6 +3,7 @@
 #![allow(dead_code, reason = "each test file uses a different part")]
 
 pub(crate) mod agent;
+pub(crate) mod http;
 pub(crate) mod kube;
 pub(crate) mod kubectl;
 pub(crate) mod netns;
@@ -52,6 +53,18 @@ impl Server {
     /// Starts `gantry server <args>`, node agent included unless `args` disable it.
     pub(crate) fn start_with_agent(data_dir: &Path, args: &[&str]) -> Self {
         Self::start_on(data_dir, "127.0.0.1:0", args)
+    }
+
+    /// The API server's port, from the kubeconfig (for nodes that reach it at another of the
+    /// host's addresses).
+    pub(crate) fn port(&self) -> String {
+        std::fs::read_to_string(&self.kubeconfig)
+            .expect("the kubeconfig")
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: "))
+            .and_then(|url| url.rsplit(':').next())
+            .expect("a server URL with a port")
+            .to_owned()
     }
 
     /// `start_with_agent`, with the API server on `listen` (`0.0.0.0:0` for nodes in other

@@ -135,6 +135,27 @@ pub async fn resolve(
 ) -> Result<Vec<(String, String)>, String> {
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let pod_ip = sandbox.ip.clone().unwrap_or_default();
+    let links = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.enable_service_links)
+        .unwrap_or(true);
+    // Upstream refuses to start a container before its Service cache has been filled once,
+    // rather than start it with a partial environment.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        ctx.services.wait_until_ready(),
+    )
+    .await
+    .map_err(|_| {
+        "services have not yet been read at least once, cannot construct envvars".to_owned()
+    })?
+    .map_err(|e| e.to_string())?;
+    let service_env = super::service_env::service_env(
+        ctx.services.state().iter().map(AsRef::as_ref),
+        &namespace,
+        links,
+    );
     let mut env: Vec<(String, String)> = Vec::new();
     let set = |env: &mut Vec<(String, String)>, key: String, value: String| match env
         .iter_mut()
@@ -171,8 +192,12 @@ pub async fn resolve(
     for var in container.env.iter().flatten() {
         let value = match &var.value_from {
             None => {
-                let known: HashMap<&str, &str> =
-                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                // `$(VAR)` may name a service variable; the container's own win.
+                let known: HashMap<&str, &str> = service_env
+                    .iter()
+                    .chain(env.iter())
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
                 expand(var.value.as_deref().unwrap_or_default(), &known)
             }
             Some(from) => {
@@ -230,6 +255,11 @@ pub async fn resolve(
             }
         };
         set(&mut env, var.name.clone(), value);
+    }
+    for (key, value) in service_env {
+        if !env.iter().any(|(k, _)| *k == key) {
+            env.push((key, value));
+        }
     }
     Ok(env)
 }

@@ -13,6 +13,7 @@ pub mod probes;
 pub mod pull_auth;
 pub mod resources;
 pub mod runtime_state;
+pub mod service_env;
 pub mod spec;
 pub mod static_pods;
 pub mod status;
@@ -46,6 +47,8 @@ pub struct PodContext {
     pub memory_capacity: u64,
     /// How pods' resolv.conf is made.
     pub dns: dns::DnsSettings,
+    /// Every Service, for containers' service environment variables.
+    pub services: kube::runtime::reflector::Store<k8s_openapi::api::core::v1::Service>,
 }
 
 impl std::fmt::Debug for PodContext {
