@@ -91,6 +91,8 @@ fn monitor() -> anyhow::Result<(
     let mut child = tokio::process::Command::new("nft")
         .arg("monitor")
         .stdout(std::process::Stdio::piped())
+        // It warns about sets created before it started; only its events matter here.
+        .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .context("running nft monitor (root and nftables are needed)")?;
