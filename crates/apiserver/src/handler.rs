@@ -116,6 +116,11 @@ impl Handler {
         }
     }
 
+    /// The registry requests are served from.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Serves one request whose body has been read (up to the limit).
     pub async fn serve(
         &self,
@@ -257,7 +262,7 @@ impl Handler {
         if let Some(sub) = sub {
             let known = resource.subresource(sub).is_some();
             let allowed = match sub {
-                "status" | "scale" => {
+                "status" | "scale" | "approval" => {
                     matches!(request.verb, Verb::Get | Verb::Update | Verb::Patch)
                 }
                 "binding" | "eviction" => request.verb == Verb::Create,

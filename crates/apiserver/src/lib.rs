@@ -7,6 +7,7 @@
 //! [`strategy`]) → store; reads are encoded as JSON or as [`table`]s; [`watch`] streams events.
 
 pub mod allocator;
+pub mod auth;
 pub mod bootstrap;
 pub mod builtin_schema;
 pub mod convert;
@@ -31,6 +32,7 @@ pub mod status;
 pub mod storage;
 pub mod strategy;
 pub mod table;
+pub mod tls;
 pub mod warnings;
 pub mod watch;
 pub mod watch_cache;
@@ -46,6 +48,9 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Where Service cluster IPs and node ports come from.
     pub ranges: allocator::Ranges,
+    /// Serve TLS with this certificate and verify client certificates against this authority;
+    /// without it, plain HTTP with every request trusted (see [`auth`]).
+    pub tls: Option<tls::TlsConfig>,
 }
 
 /// Why the API server could not run.
@@ -59,6 +64,9 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The TLS configuration is not usable.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The built-in objects could not be created.
     #[error("creating the built-in objects: {0}")]
     Bootstrap(status::ApiError),
@@ -69,11 +77,18 @@ pub enum Error {
 pub struct ApiServer {
     listener: tokio::net::TcpListener,
     handler: handler::Handler,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ApiServer {
     /// Binds the listener and creates the built-in objects (namespaces) if they are missing.
     pub async fn bind(config: Config, store: Arc<dyn Store>) -> Result<Self, Error> {
+        let tls = config
+            .tls
+            .as_ref()
+            .map(tls::server_config)
+            .transpose()
+            .map_err(Error::Tls)?;
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|source| Error::Bind {
@@ -94,6 +109,7 @@ impl ApiServer {
         Ok(Self {
             listener,
             handler: handler::Handler::new(registry, cache, address),
+            tls,
         })
     }
 
@@ -104,6 +120,6 @@ impl ApiServer {
 
     /// Serves until `shutdown` completes.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        server::serve(self.listener, self.handler, shutdown).await;
+        server::serve(self.listener, self.handler, self.tls, shutdown).await;
     }
 }

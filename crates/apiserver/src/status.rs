@@ -204,6 +204,27 @@ impl ApiError {
         Self::new(403, "Forbidden", message).about(group, resource, name)
     }
 
+    /// 403 from authorization, in upstream's shapes: `forbidden: <detail>` for a path,
+    /// `pods is forbidden: <detail>` for a collection, `pods "x" is forbidden: <detail>` for
+    /// one object.
+    pub fn forbidden_because(group: &str, resource: &str, name: &str, detail: &str) -> Self {
+        if resource.is_empty() {
+            return Self::new(403, "Forbidden", format!("forbidden: {detail}"));
+        }
+        let what = group_resource(group, resource);
+        let message = if name.is_empty() {
+            format!("{what} is forbidden: {detail}")
+        } else {
+            format!("{what} {name:?} is forbidden: {detail}")
+        };
+        Self::new(403, "Forbidden", message).about(group, resource, name)
+    }
+
+    /// 401: the credentials presented are not valid (upstream says no more than that).
+    pub fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized")
+    }
+
     /// 405: the verb is not served on this resource.
     pub fn method_not_supported(group: &str, resource: &str, verb: &str) -> Self {
         let message = format!(

@@ -55,6 +55,32 @@ impl Strategy {
         }
     }
 
+    /// What the server sets on a new object whatever the client sent: a
+    /// CertificateSigningRequest records who asked (upstream's strategy does the same, so that
+    /// approvers can trust `spec.username` and `spec.groups`).
+    pub fn prepare_for_create(&self, object: &mut Value) {
+        if (self.resource.group, self.resource.plural)
+            != ("certificates.k8s.io", "certificatesigningrequests")
+        {
+            return;
+        }
+        let user = crate::auth::user::current().unwrap_or_default();
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("username".into(), json!(user.name));
+            spec.insert("groups".into(), json!(user.groups));
+            if user.uid.is_empty() {
+                spec.remove("uid");
+            } else {
+                spec.insert("uid".into(), json!(user.uid));
+            }
+            if user.extra.is_empty() {
+                spec.remove("extra");
+            } else {
+                spec.insert("extra".into(), json!(user.extra));
+            }
+        }
+    }
+
     /// Kind-specific validation beyond metadata.
     pub fn validate(&self, object: &Value) -> Vec<Cause> {
         let mut causes = Vec::new();

@@ -27,6 +27,7 @@ async fn server() -> Server {
     let config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         ranges: Ranges::default(),
+        tls: None,
     };
     let api = ApiServer::bind(config, Arc::new(store)).await.unwrap();
     let base = format!("http://{}", api.local_addr().unwrap());

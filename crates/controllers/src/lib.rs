@@ -7,6 +7,7 @@
 //! twice on children its informer has not seen yet. One controller manager leads at a time,
 //! through the `kube-system/kube-controller-manager` Lease.
 
+pub mod certificates;
 pub mod claim;
 pub mod cronjob;
 pub mod daemonset;
@@ -67,6 +68,9 @@ pub struct Config {
     pub cluster_cidr: Option<gantry_api::cidr::Ipv4Cidr>,
     /// The size of each node's slice (upstream's `--node-cidr-mask-size`, 24).
     pub node_cidr_mask_size: u8,
+    /// The authority that signs approved certificate requests (upstream's
+    /// `--cluster-signing-cert-file`/`-key-file`); `None` signs nothing.
+    pub signing: Option<Arc<gantry_pki::Authority>>,
 }
 
 impl Default for Config {
@@ -79,6 +83,7 @@ impl Default for Config {
             local_path_dir: "/var/lib/gantry/storage".into(),
             cluster_cidr: None,
             node_cidr_mask_size: 24,
+            signing: None,
         }
     }
 }
@@ -231,6 +236,12 @@ pub async fn run(
     let ipam = config
         .cluster_cidr
         .map(|cidr| nodes::ipam::NodeIpamController::new(&ctx, cidr, config.node_cidr_mask_size));
+    let certificates = config.signing.clone().map(|authority| {
+        let requests = Arc::new(informer::Informer::default());
+        let controller =
+            certificates::CertificateController::new(&ctx, Arc::clone(&requests), authority);
+        (requests, controller)
+    });
     if let Err(e) = volumes.local_path().ensure_class(client.clone()).await {
         tracing::warn!(error = %e, "could not create the default storage class");
     }
@@ -258,6 +269,12 @@ pub async fn run(
         tokio::spawn(Arc::clone(&ctx.volumes).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.storage_classes).run(Api::all(client.clone()))),
     ];
+    if let Some((requests, _)) = &certificates {
+        tasks.push(tokio::spawn(
+            Arc::clone(requests).run(Api::all(client.clone())),
+        ));
+        requests.synced().await;
+    }
     ctx.pods.synced().await;
     ctx.replica_sets.synced().await;
     ctx.replication_controllers.synced().await;
@@ -298,6 +315,9 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(protection, 1)));
     // One worker: port claims between load-balancer Services are decided one at a time.
     tasks.push(tokio::spawn(runner::run(service_lb, 1)));
+    if let Some((_, controller)) = certificates {
+        tasks.push(tokio::spawn(runner::run(controller, 2)));
+    }
     if let Some(ipam) = ipam {
         // One worker: allocations are serial, so no slice is handed out twice.
         tasks.push(tokio::spawn(runner::run(ipam, 1)));
@@ -323,7 +343,7 @@ pub async fn run(
     tracing::info!(controllers = ?["replicaset", "replicationcontroller",
         "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "resourcequota",
         "disruption", "persistentvolume-binder", "pvc-protection", "node-ipam", "service-lb",
-        "garbagecollector", "namespace", "serviceaccount"], "controller manager running");
+        "garbagecollector", "namespace", "serviceaccount", "csrapproving", "csrsigning"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

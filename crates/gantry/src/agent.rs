@@ -1,6 +1,7 @@
 //! `gantry agent`: a worker node — the kubelet alone, against an API server elsewhere — and
 //! the node flags `gantry server` shares with it.
 
+use crate::client::Access;
 use std::path::{Path, PathBuf};
 
 /// The node's flags, shared by `gantry server` and `gantry agent` (k3s' names where it has
@@ -77,14 +78,32 @@ pub(crate) struct NodeArgs {
 /// Flags of `gantry agent`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The API server's URL (plain http until the security issue brings TLS and tokens).
+    /// The API server's URL (`https://HOST:6443`; a plain `http://` URL only for API servers
+    /// run without TLS, as library tests do).
     #[arg(long)]
     server: String,
+    /// The join token `gantry server` printed (`K10<CA hash>::<id>.<secret>`); needed once,
+    /// until the node has its own certificate.
+    #[arg(long, env = "GANTRY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Where the node keeps its state (containerd, CNI, pods, logs under `<data-dir>/agent`).
     #[arg(long, default_value = "/var/lib/gantry")]
     data_dir: PathBuf,
     #[command(flatten)]
     node: NodeArgs,
+}
+
+/// The node's name: `--node-name`, else the host name.
+pub(crate) fn node_name(node: &NodeArgs) -> String {
+    node.node_name
+        .clone()
+        .unwrap_or_else(gantry_kubelet::node::facts::hostname)
+}
+
+/// The node's address: `--node-ip`, else the default route's source.
+pub(crate) fn node_ip(node: &NodeArgs) -> Option<std::net::IpAddr> {
+    node.node_ip
+        .or_else(gantry_kubelet::node::facts::default_ip)
 }
 
 /// The kubelet's configuration from the node flags.
@@ -93,10 +112,7 @@ pub(crate) fn kubelet_config(
     node: &NodeArgs,
     control_plane: bool,
 ) -> gantry_kubelet::KubeletConfig {
-    let name = node
-        .node_name
-        .clone()
-        .unwrap_or_else(gantry_kubelet::node::facts::hostname);
+    let name = node_name(node);
     let root = data_dir.join("agent");
     let mut config = gantry_kubelet::KubeletConfig::new(&name, root.clone());
     config.node_ip = node.node_ip;
@@ -149,10 +165,7 @@ fn dns_config(node: &NodeArgs, node_name: &str) -> Option<gantry_dns::DnsConfig>
     if !node.dns_enabled() {
         return None;
     }
-    let listen_ip = match node
-        .node_ip
-        .or_else(gantry_kubelet::node::facts::default_ip)
-    {
+    let listen_ip = match node_ip(node) {
         Some(std::net::IpAddr::V4(ip)) => ip,
         other => {
             tracing::warn!(address = ?other, "the cluster DNS needs an IPv4 node address; not started");
@@ -194,7 +207,7 @@ fn network_config(node: &NodeArgs, node_name: &str) -> Option<gantry_network::Ne
 /// cluster DNS — against the API server at
 /// `server` until `shutdown` completes (or the kubelet fails), then stops them all.
 pub(crate) async fn run_node(
-    server: &str,
+    access: &Access,
     data_dir: &Path,
     node: &NodeArgs,
     control_plane: bool,
@@ -204,10 +217,10 @@ pub(crate) async fn run_node(
     let proxy = proxy_config(node, &kubelet.node_name);
     let network = network_config(node, &kubelet.node_name);
     let dns = dns_config(node, &kubelet.node_name);
-    let kubelet_client = crate::client::for_component(server, "kubelet")?;
-    let proxy_client = crate::client::for_component(server, "kube-proxy")?;
-    let network_client = crate::client::for_component(server, "flannel")?;
-    let dns_client = crate::client::for_component(server, "coredns")?;
+    let kubelet_client = crate::client::for_component(access, "kubelet").await?;
+    let proxy_client = crate::client::for_component(access, "kube-proxy").await?;
+    let network_client = crate::client::for_component(access, "flannel").await?;
+    let dns_client = crate::client::for_component(access, "coredns").await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -257,8 +270,15 @@ pub(crate) async fn run_node(
 /// Runs the node until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!(server = %args.server, "starting the node agent");
-    run_node(
+    let access = crate::join::access(
         &args.server,
+        args.token.as_deref(),
+        &args.data_dir,
+        &node_name(&args.node),
+    )
+    .await?;
+    run_node(
+        &access,
         &args.data_dir,
         &args.node,
         false,

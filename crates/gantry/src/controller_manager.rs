@@ -4,9 +4,8 @@
 /// Flags of `gantry controller-manager`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The API server's URL (plain http until the security issue brings TLS and tokens).
-    #[arg(long)]
-    server: String,
+    #[command(flatten)]
+    access: crate::client::AccessArgs,
     /// Take part in leader election through the `kube-system/kube-controller-manager` Lease,
     /// so that several controller managers run with one active (upstream's `--leader-elect`,
     /// on by default).
@@ -73,7 +72,8 @@ impl IpamArgs {
 
 /// Runs the controller manager until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let client = crate::client::for_component(&args.server, "kube-controller-manager")?;
+    let client =
+        crate::client::for_component(&args.access.access()?, "kube-controller-manager").await?;
     let seconds = std::time::Duration::from_secs;
     let config = gantry_controllers::Config {
         leader_elect: args.leader_elect,

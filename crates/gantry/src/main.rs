@@ -4,8 +4,11 @@ mod agent;
 mod client;
 mod controller_manager;
 mod duration;
+mod join;
+mod pki;
 mod scheduler;
 mod server;
+mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +32,10 @@ enum Command {
     Scheduler(scheduler::Args),
     /// Runs the controller manager alone, for an API server elsewhere.
     ControllerManager(controller_manager::Args),
+    /// Creates, lists and deletes join tokens.
+    Token(token::Args),
+    /// Prints an admin kubeconfig (a new client certificate from the cluster authority).
+    Kubeconfig(token::KubeconfigArgs),
 }
 
 // mimalloc instead of glibc's malloc: the API server allocates from every core at once, and
@@ -56,5 +63,7 @@ fn main() -> anyhow::Result<()> {
         Command::Agent(args) => runtime.block_on(agent::run(args)),
         Command::Scheduler(args) => runtime.block_on(scheduler::run(args)),
         Command::ControllerManager(args) => runtime.block_on(controller_manager::run(args)),
+        Command::Token(args) => runtime.block_on(token::run(args)),
+        Command::Kubeconfig(args) => token::kubeconfig(&args),
     }
 }

@@ -3,9 +3,8 @@
 /// Flags of `gantry scheduler`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The API server's URL (plain http until the security issue brings TLS and tokens).
-    #[arg(long)]
-    server: String,
+    #[command(flatten)]
+    access: crate::client::AccessArgs,
     /// A `KubeSchedulerConfiguration` file (profiles, plugins and their weights and
     /// arguments, `percentageOfNodesToScore`, leader election).
     #[arg(long)]
@@ -24,7 +23,7 @@ pub(crate) struct Args {
 
 /// Runs the scheduler until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let client = crate::client::for_component(&args.server, "kube-scheduler")?;
+    let client = crate::client::for_component(&args.access.access()?, "kube-scheduler").await?;
     let mut config = match &args.config {
         Some(path) => gantry_scheduler::SchedulerConfig::from_file(path)?,
         None => {

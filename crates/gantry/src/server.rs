@@ -1,6 +1,7 @@
 //! `gantry server` (a control-plane node) and `gantry apiserver`: the store, the API server and,
 //! for a node, every other component as its issue lands.
 
+use crate::client::Access;
 use anyhow::Context;
 use gantry_store::Store;
 use gantry_store::embedded::{EmbeddedConfig, EmbeddedStore};
@@ -24,10 +25,13 @@ pub(crate) struct Args {
     /// `--etcd-compaction-interval`).
     #[arg(long, default_value = "5m", value_parser = crate::duration::parse)]
     etcd_compaction_interval: Duration,
-    /// Where the API server listens (plain HTTP until TLS lands with the security issue, so keep
-    /// it on loopback).
-    #[arg(long, default_value = "127.0.0.1:6443")]
+    /// Where the API server listens (HTTPS only).
+    #[arg(long, default_value = "0.0.0.0:6443")]
     api_listen: SocketAddr,
+    /// More host names or addresses for the serving certificate (k3s' `--tls-san`); it always
+    /// names `kubernetes` and its Service names, `localhost`, this host and its address.
+    #[arg(long, value_delimiter = ',')]
+    tls_san: Vec<String>,
     /// The CIDR Service cluster IPs come from (upstream's `--service-cluster-ip-range`).
     #[arg(long, default_value = "10.43.0.0/16")]
     service_cluster_ip_range: String,
@@ -105,24 +109,45 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         &args.service_node_port_range,
     )
     .map_err(|e| anyhow::anyhow!("invalid service ranges: {e}"))?;
+    let pki = crate::pki::ServerPki::load(&args.data_dir)?;
+    let mut addresses = vec![ranges.first().into()];
+    addresses.extend(advertised_ip(&args));
     let config = gantry_apiserver::Config {
         bind: args.api_listen,
         ranges,
+        tls: Some(pki.serving(&addresses, &args.tls_san)?),
     };
     let apiserver = gantry_apiserver::ApiServer::bind(config, Arc::clone(&store)).await?;
     let address = apiserver.local_addr()?;
     tracing::info!(%address, "API server listening");
-    let kubeconfig = write_kubeconfig(&args.data_dir, address)?;
+    let local = format!("https://{}", local_url_host(address));
+    let kubeconfig = write_kubeconfig(&args.data_dir, &pki, address)?;
+    let token = pki.join_token(&args.data_dir)?;
     // Scripts and newcomers look for this exact line.
     println!("export KUBECONFIG={}", kubeconfig.display());
+    let join_objects = async {
+        let admin = pki.kubeconfig(&local, "system:admin", &["system:masters"])?;
+        let client = crate::client::for_component(&Access::Kubeconfig(admin), "gantry").await?;
+        let public = match advertised_ip(&args) {
+            Some(ip) => format!("https://{}", SocketAddr::new(ip, address.port())),
+            None => local.clone(),
+        };
+        crate::pki::publish_join_objects(client, &public, pki.authority(), &token).await?;
+        println!("To join a node: gantry agent --server {public} --token {token}");
+        anyhow::Ok(())
+    };
+    let component = |user: &str, groups: &[&str]| -> anyhow::Result<Access> {
+        Ok(Access::Kubeconfig(pki.kubeconfig(&local, user, groups)?))
+    };
 
     let agent = async {
         if role != Role::Node || args.disable_agent {
             shutdown.await;
             return Ok(());
         }
-        let url = format!("http://{}", local_url_host(address));
-        crate::agent::run_node(&url, &args.data_dir, &args.agent, true, shutdown).await
+        let name = crate::agent::node_name(&args.agent);
+        let access = component(&format!("system:node:{name}"), &["system:nodes"])?;
+        crate::agent::run_node(&access, &args.data_dir, &args.agent, true, shutdown).await
     };
     // Everything stops when the agent has: it stops on the signal (after finishing the
     // teardowns it has begun, which still need the API server), or fails.
@@ -152,8 +177,8 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         if role != Role::Node || args.disable_scheduler {
             return Ok(());
         }
-        let url = format!("http://{}", local_url_host(address));
-        let client = crate::client::for_component(&url, "kube-scheduler")?;
+        let access = component("system:kube-scheduler", &[])?;
+        let client = crate::client::for_component(&access, "kube-scheduler").await?;
         let config = match &args.scheduler_config {
             Some(path) => gantry_scheduler::SchedulerConfig::from_file(path)?,
             None => {
@@ -168,8 +193,8 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         if role != Role::Node || args.disable_controller_manager {
             return Ok(());
         }
-        let url = format!("http://{}", local_url_host(address));
-        let client = crate::client::for_component(&url, "kube-controller-manager")?;
+        let access = component("system:kube-controller-manager", &[])?;
+        let client = crate::client::for_component(&access, "kube-controller-manager").await?;
         // One server has no rival to elect against (as for the embedded scheduler).
         let config = gantry_controllers::Config {
             leader_elect: false,
@@ -180,12 +205,18 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
                 .unwrap_or_else(|| args.data_dir.join("storage")),
             cluster_cidr: args.ipam.allocation(args.agent.cluster_cidr())?,
             node_cidr_mask_size: args.ipam.mask(),
+            signing: Some(Arc::clone(pki.authority())),
             ..gantry_controllers::Config::default()
         };
         gantry_controllers::run(config, client, agent_finished(done_rx.clone())).await
     };
-    let ((), (), result, scheduled, controlled) =
-        tokio::join!(compaction, serve, agent, scheduler, controllers);
+    let published = async {
+        if let Err(e) = join_objects.await {
+            tracing::error!(error = %format!("{e:#}"), "publishing what joining nodes need failed");
+        }
+    };
+    let ((), (), (), result, scheduled, controlled) =
+        tokio::join!(published, compaction, serve, agent, scheduler, controllers);
     if let Err(e) = scheduled {
         tracing::error!(error = %format!("{e:#}"), "the scheduler failed");
     }
@@ -208,20 +239,29 @@ fn local_url_host(address: SocketAddr) -> String {
     }
 }
 
-/// Writes the admin kubeconfig for this server and returns its path.
-fn write_kubeconfig(data_dir: &Path, address: SocketAddr) -> anyhow::Result<PathBuf> {
+/// The address other machines reach this server at: the one it listens on, else the node's
+/// (`--node-ip`, or the default route's source).
+fn advertised_ip(args: &Args) -> Option<std::net::IpAddr> {
+    let listen = args.api_listen.ip();
+    if !listen.is_unspecified() {
+        return Some(listen);
+    }
+    crate::agent::node_ip(&args.agent)
+}
+
+/// Writes the admin kubeconfig for this server (`system:admin` in `system:masters`) and returns
+/// its path.
+fn write_kubeconfig(
+    data_dir: &Path,
+    pki: &crate::pki::ServerPki,
+    address: SocketAddr,
+) -> anyhow::Result<PathBuf> {
     let path = data_dir.join("admin.kubeconfig");
-    let host = match address.ip() {
-        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
-        ip => ip.to_string(),
-    };
-    let contents = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: gantry\n  cluster:\n    server: http://{host}:{port}\ncontexts:\n- name: gantry\n  context:\n    cluster: gantry\n    user: admin\ncurrent-context: gantry\nusers:\n- name: admin\n  user: {{}}\n",
-        port = address.port()
-    );
+    let url = format!("https://{}", local_url_host(address));
+    let contents = pki.kubeconfig(&url, "system:admin", &["system:masters"])?;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
-    std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+    gantry_pki::authority::write_private(&path, &contents)?;
     Ok(path)
 }
 

@@ -147,14 +147,20 @@ fn lookup(k: &Kubectl, args: &str) -> (Vec<String>, String) {
 #[test]
 fn pods_find_services_pods_and_the_outside_by_name() {
     let dir = tempfile::tempdir().unwrap();
+    let lan = Lan::create(7);
     let server = Server::start_on(
         &dir.path().join("server"),
         "0.0.0.0:0",
-        &["--disable-agent", "--cluster-cidr", CLUSTER_CIDR],
+        &[
+            "--disable-agent",
+            "--cluster-cidr",
+            CLUSTER_CIDR,
+            "--tls-san",
+            &lan.host_ip,
+        ],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = server.port();
-    let lan = Lan::create(7);
+    let (url, token) = (server.url_at(&lan.host_ip), server.token());
     upstream_resolver(&format!("{}:53", lan.host_ip));
     let resolv_conf = dir.path().join("resolv.conf");
     std::fs::write(&resolv_conf, format!("nameserver {}\n", lan.host_ip)).unwrap();
@@ -165,7 +171,8 @@ fn pods_find_services_pods_and_the_outside_by_name() {
         .zip(["dns-a", "dns-b"])
         .map(|(machine, name)| {
             Agent::start(
-                &format!("http://{}:{port}", lan.host_ip),
+                &url,
+                &token,
                 &dir.path().join(name),
                 &NodeSpec {
                     name,
@@ -239,6 +246,14 @@ fn pods_find_services_pods_and_the_outside_by_name() {
     }
 
     // A headless Service is its pods; a StatefulSet's pods have names of their own.
+    // (The second ready pod reaches the node's DNS through the EndpointSlice a moment later.)
+    poll_for(Duration::from_secs(20), || {
+        if lookup(&k, "db.default.svc.cluster.local").0 == db_ips {
+            "found".into()
+        } else {
+            String::new()
+        }
+    });
     let (found, out) = lookup(&k, "db.default.svc.cluster.local");
     assert_eq!(found, db_ips, "{out}");
     let web0 = k.jsonpath(&["pod", "db-0"], "{.status.podIP}");

@@ -89,21 +89,28 @@ fn logs(agents: &[Agent]) -> String {
 #[test]
 fn pods_reach_pods_and_services_across_nodes() {
     let dir = tempfile::tempdir().unwrap();
+    let lan = Lan::create(5);
     let server = Server::start_on(
         &dir.path().join("server"),
         "0.0.0.0:0",
-        &["--disable-agent", "--cluster-cidr", CLUSTER_CIDR],
+        &[
+            "--disable-agent",
+            "--cluster-cidr",
+            CLUSTER_CIDR,
+            "--tls-san",
+            &lan.host_ip,
+        ],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = server.port();
-    let lan = Lan::create(5);
+    let (url, token) = (server.url_at(&lan.host_ip), server.token());
     let machines: Vec<NetNs> = (1..=3).map(|n| lan.machine(n)).collect();
     let agents: Vec<Agent> = machines
         .iter()
         .zip(NODES)
         .map(|(machine, name)| {
             Agent::start(
-                &format!("http://{}:{port}", lan.host_ip),
+                &url,
+                &token,
                 &dir.path().join(name),
                 &NodeSpec {
                     name,

@@ -967,15 +967,15 @@ async fn renew_time(leases: &Api<Lease>, node: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("server"), &[]);
-    let url = std::fs::read_to_string(&server.kubeconfig)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_owned))
-        .unwrap();
+    // The controller manager signs the joining node's certificate.
+    let server = Server::start_with_agent(
+        &dir.path().join("server"),
+        &["--disable-agent", "--disable-scheduler"],
+    );
+    let (url, token) = (server.url_at("127.0.0.1"), server.token());
     let node_dir = dir.path().join("node");
     std::fs::create_dir_all(&node_dir).unwrap();
-    let mut agent = Agent::start(&url, &node_dir, &WORKER);
+    let mut agent = Agent::start(&url, &token, &node_dir, &WORKER);
     let client = client(&server).await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
     for _ in 0..200 {
@@ -995,6 +995,30 @@ async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
     );
 
     let k = Kubectl::new(33, &server.kubeconfig);
+    // It joined with the token: its certificate came through an approved, signed request made
+    // by the token's user, and it acts as system:node:<name> since.
+    let joined = k.ok(&[
+        "get",
+        "csr",
+        "-o",
+        "jsonpath={range .items[*]}{.spec.username} {.spec.signerName} {.status.conditions[0].type} {.status.conditions[0].reason} {.status.certificate}{end}",
+    ]);
+    let fields: Vec<&str> = joined.split_whitespace().collect();
+    assert_eq!(
+        &fields[1..4],
+        [
+            "kubernetes.io/kube-apiserver-client-kubelet",
+            "Approved",
+            "AutoApproved"
+        ],
+        "{joined}"
+    );
+    assert!(
+        fields[0].starts_with("system:bootstrap:") && fields.len() == 5,
+        "{joined}"
+    );
+    let kept = std::fs::read_to_string(node_dir.join("agent/kubelet.kubeconfig")).unwrap();
+    assert!(kept.contains("client-certificate-data"), "{kept}");
     // kubectl run, bound to the node by an override until the scheduler lands.
     k.ok(&[
         "run",
@@ -1026,7 +1050,7 @@ async fn a_killed_agent_leaves_containers_running_and_its_lease_stale() {
     );
 
     // Started again, it finds the container running and leaves it alone.
-    let agent = Agent::start(&url, &node_dir, &WORKER);
+    let agent = Agent::start(&url, &token, &node_dir, &WORKER);
     let mut renewed = stale.clone();
     for _ in 0..200 {
         renewed = renew_time(&leases, "e2e-node-6").await.unwrap();

@@ -76,17 +76,24 @@ fn wait_live(k: &Kubectl, want: &str, why: &str, agents: &[&Agent]) {
 #[test]
 fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
     let dir = tempfile::tempdir().unwrap();
+    let lan = Lan::create(6);
     let server = Server::start_on(
         &dir.path().join("server"),
         "0.0.0.0:0",
-        &["--disable-agent", "--node-monitor-grace-period", "15s"],
+        &[
+            "--disable-agent",
+            "--node-monitor-grace-period",
+            "15s",
+            "--tls-san",
+            &lan.host_ip,
+        ],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = server.port();
-    let lan = Lan::create(6);
+    let token = server.token();
     let (machine_a, machine_b) = (lan.machine(1), lan.machine(2));
     let healthy = Agent::start(
-        &format!("http://{}:{port}", machine_a.host_ip),
+        &server.url_at(&machine_a.host_ip),
+        &token,
         &dir.path().join("a"),
         &NodeSpec {
             name: "e2e-node-16",
@@ -98,7 +105,8 @@ fn pods_of_a_dead_node_are_evicted_and_replaced_on_a_healthy_one() {
         },
     );
     let mut doomed = Agent::start(
-        &format!("http://{}:{port}", machine_b.host_ip),
+        &server.url_at(&machine_b.host_ip),
+        &token,
         &dir.path().join("b"),
         &NodeSpec {
             name: "e2e-node-17",

@@ -20,7 +20,7 @@ fn server_runs_the_embedded_store_and_writes_a_kubeconfig() {
     assert!(dir.path().join("store/store.log").exists());
     let kubeconfig = std::fs::read_to_string(&server.kubeconfig).unwrap();
     assert!(
-        kubeconfig.contains("server: http://127.0.0.1:"),
+        kubeconfig.contains("server: https://127.0.0.1:"),
         "{kubeconfig}"
     );
     server.stop();
@@ -70,14 +70,6 @@ fn a_malformed_compaction_interval_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid duration"));
 }
 
-fn server_url(server: &Server) -> String {
-    std::fs::read_to_string(&server.kubeconfig)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_owned))
-        .unwrap()
-}
-
 /// A `gantry scheduler` process, stopped when dropped — also when an assertion fails first.
 struct Scheduler(std::process::Child);
 
@@ -94,10 +86,10 @@ impl Drop for Scheduler {
     }
 }
 
-fn start_scheduler(url: &str, args: &[&str], log: &std::path::Path) -> Scheduler {
+fn start_scheduler(kubeconfig: &str, args: &[&str], log: &std::path::Path) -> Scheduler {
     Scheduler(
         Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["scheduler", "--server", url])
+            .args(["scheduler", "--kubeconfig", kubeconfig])
             .args(args)
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(log).unwrap())
@@ -132,7 +124,7 @@ fn apply_with_node(k: &common::kubectl::Kubectl, dir: &std::path::Path, objects:
 fn a_standalone_scheduler_binds_pods() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let url = server_url(&server);
+    let url = server.kubeconfig.to_str().unwrap().to_owned();
     let mut scheduler = start_scheduler(&url, &["--leader-elect=false"], &dir.path().join("s.log"));
     let k = common::kubectl::Kubectl::new(33, &server.kubeconfig);
     apply_with_node(
@@ -153,7 +145,7 @@ fn a_standalone_scheduler_binds_pods() {
 fn schedulers_elect_one_leader_and_serve_their_profiles() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let url = server_url(&server);
+    let url = server.kubeconfig.to_str().unwrap().to_owned();
     let config = dir.path().join("scheduler.yaml");
     std::fs::write(
         &config,

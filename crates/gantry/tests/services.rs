@@ -109,14 +109,20 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
     let dir = tempfile::tempdir().unwrap();
     // The node's pod range comes from the controller manager: one slice of a small cluster
     // range no other test uses.
+    let machine = NetNs::create(20);
     let server = Server::start_on(
         &dir.path().join("server"),
         "0.0.0.0:0",
-        &["--disable-agent", "--cluster-cidr", CLUSTER_CIDR],
+        &[
+            "--disable-agent",
+            "--cluster-cidr",
+            CLUSTER_CIDR,
+            "--tls-san",
+            &machine.host_ip,
+        ],
     );
     let k = Kubectl::new(33, &server.kubeconfig);
-    let port = server.port();
-    let machine = NetNs::create(20);
+    let token = server.token();
     let spec = NodeSpec {
         name: "svc-node",
         bridge: "gtsvc",
@@ -125,8 +131,8 @@ fn a_service_spreads_pins_refuses_and_recovers_through_the_nodes_proxy() {
         extra_args: &[],
         netns: Some(&machine),
     };
-    let server_url = format!("http://{}:{port}", machine.host_ip);
-    let mut agent = Agent::start(&server_url, &dir.path().join("node"), &spec);
+    let server_url = server.url_at(&machine.host_ip);
+    let mut agent = Agent::start(&server_url, &token, &dir.path().join("node"), &spec);
     let file = dir.path().join("web.yaml");
     std::fs::write(&file, WEB).unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
@@ -347,7 +353,7 @@ spec:
         served.starts_with("web-"),
         "the service answers while its node's agent is down: {served:?}"
     );
-    let agent = Agent::start(&server_url, &dir.path().join("node"), &spec);
+    let agent = Agent::start(&server_url, &token, &dir.path().join("node"), &spec);
     let resynced = poll_for(Duration::from_secs(60), || {
         let now = listed();
         if now.contains(&web_rule) && !now.contains(&other_rule) {

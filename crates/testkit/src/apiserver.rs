@@ -26,6 +26,7 @@ pub fn start(runtime: &tokio::runtime::Runtime, dir: &Path) -> Result<SocketAddr
     let config = Config {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         ranges: Ranges::default(),
+        tls: None,
     };
     let server = runtime
         .block_on(ApiServer::bind(config, Arc::new(store)))

@@ -429,6 +429,7 @@ impl Registry {
                 None => map.remove("status"),
             };
         }
+        strategy.prepare_for_create(&mut object);
         // A generated name or a random allocation that collides is retried with a new pick,
         // as upstream does.
         let requested = allocator::held(&object);
@@ -880,6 +881,15 @@ fn merge_update(strategy: &Strategy, old: &Value, body: Value, subresource: Opti
             .cloned()
             .unwrap_or_else(|| json!([]));
         new["spec"]["finalizers"] = finalizers;
+        new
+    } else if subresource == Some("approval") {
+        // A CertificateSigningRequest's approval changes its conditions and nothing else.
+        let mut new = old.clone();
+        let conditions = body
+            .pointer("/status/conditions")
+            .cloned()
+            .unwrap_or_else(|| json!([]));
+        new["status"]["conditions"] = conditions;
         new
     } else if subresource == Some("status") {
         let mut new = old.clone();

@@ -32,8 +32,9 @@ pub(crate) struct Agent {
 }
 
 impl Agent {
-    /// Starts a node against the API server at `server`, logging to `<data_dir>/agent.log`.
-    pub(crate) fn start(server: &str, data_dir: &Path, node: &NodeSpec<'_>) -> Self {
+    /// Starts a node joining the API server at `server` with `token`, logging to
+    /// `<data_dir>/agent.log`.
+    pub(crate) fn start(server: &str, token: &str, data_dir: &Path, node: &NodeSpec<'_>) -> Self {
         std::fs::create_dir_all(data_dir).unwrap();
         let images = images().to_str().unwrap().to_owned();
         let log = std::fs::File::create(data_dir.join("agent.log")).unwrap();
@@ -62,7 +63,7 @@ impl Agent {
             command.args(["--cluster-cidr", cidr]);
         }
         let child = command
-            .args(["--server", server, "--data-dir"])
+            .args(["--server", server, "--token", token, "--data-dir"])
             .arg(data_dir)
             .args(["--node-name", node.name, "--cni-bridge", node.bridge])
             .args(["--kubelet-port", "0"])

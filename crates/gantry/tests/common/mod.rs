@@ -67,6 +67,19 @@ impl Server {
             .to_owned()
     }
 
+    /// The join token the server made (`<data-dir>/token`).
+    pub(crate) fn token(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("token"))
+            .expect("the server's join token")
+            .trim()
+            .to_owned()
+    }
+
+    /// The API server's URL at `host` (one of the names in its certificate).
+    pub(crate) fn url_at(&self, host: &str) -> String {
+        format!("https://{host}:{}", self.port())
+    }
+
     /// `start_with_agent`, with the API server on `listen` (`0.0.0.0:0` for nodes in other
     /// network namespaces).
     pub(crate) fn start_on(data_dir: &Path, listen: &str, args: &[&str]) -> Self {
