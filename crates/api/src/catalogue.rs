@@ -237,6 +237,8 @@ pub fn groups() -> Vec<Group> {
 const GROUPS: &[(&str, &[&str])] = &[
     ("apps", &["v1"]),
     ("events.k8s.io", &["v1"]),
+    ("authentication.k8s.io", &["v1"]),
+    ("authorization.k8s.io", &["v1"]),
     ("autoscaling", &["v2", "v1"]),
     ("batch", &["v1"]),
     ("certificates.k8s.io", &["v1"]),
@@ -501,6 +503,52 @@ static RESOURCES: &[Resource] = &[
         NAMESPACED,
     )
     .short_names(&["ev"]),
+    // --- authentication.k8s.io/v1, authorization.k8s.io/v1: reviews, answered, never stored ---
+    Resource::new(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        CLUSTER,
+    )
+    .verbs(&["create"]),
+    Resource::new(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        "localsubjectaccessreview",
+        NAMESPACED,
+    )
+    .verbs(&["create"]),
+    Resource::new(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        CLUSTER,
+    )
+    .verbs(&["create"]),
+    Resource::new(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        CLUSTER,
+    )
+    .verbs(&["create"]),
+    Resource::new(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        "subjectaccessreview",
+        CLUSTER,
+    )
+    .verbs(&["create"]),
     // --- autoscaling/v2 (preferred), then autoscaling/v1 ---
     Resource::new(
         "autoscaling",

@@ -258,6 +258,8 @@ fn groups_follow_upstreams_apis_order() {
         [
             "apps",
             "events.k8s.io",
+            "authentication.k8s.io",
+            "authorization.k8s.io",
             "autoscaling",
             "batch",
             "certificates.k8s.io",
@@ -281,6 +283,8 @@ fn each_group_version_serves_upstreams_ga_resource_count() {
         ("", "v1", 17),
         ("apps", "v1", 5),
         ("events.k8s.io", "v1", 1),
+        ("authentication.k8s.io", "v1", 1),
+        ("authorization.k8s.io", "v1", 4),
         ("autoscaling", "v2", 1),
         ("autoscaling", "v1", 1),
         ("batch", "v1", 2),

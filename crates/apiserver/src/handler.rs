@@ -33,6 +33,7 @@ pub struct Handler {
     registry: Registry,
     cache: WatchCache,
     server_address: String,
+    authorizer: crate::auth::authorize::Authorizer,
 }
 
 fn json_response(code: u16, body: &Value, content_type: &str) -> Response<Body> {
@@ -108,12 +109,23 @@ fn negotiate(headers: &HeaderMap) -> Result<Output, ApiError> {
 
 impl Handler {
     /// A handler over `registry`; `server_address` is what `/api` advertises.
-    pub fn new(registry: Registry, cache: WatchCache, server_address: String) -> Self {
+    pub fn new(
+        registry: Registry,
+        cache: WatchCache,
+        server_address: String,
+        authorizer: crate::auth::authorize::Authorizer,
+    ) -> Self {
         Self {
             registry,
             cache,
             server_address,
+            authorizer,
         }
+    }
+
+    /// The authorizer requests are decided by.
+    pub fn authorizer(&self) -> &crate::auth::authorize::Authorizer {
+        &self.authorizer
     }
 
     /// The registry requests are served from.
@@ -256,6 +268,26 @@ impl Handler {
         }
         let output = negotiate(headers)?;
         self.admit(&request)?;
+        if crate::auth::reviews::is_review(resource.group, resource.plural) {
+            if request.verb != Verb::Create {
+                return Err(ApiError::method_not_supported(
+                    resource.group,
+                    resource.plural,
+                    request.verb.as_str(),
+                ));
+            }
+            let body = decode_body(headers, &body)?;
+            let user = crate::auth::user::current().unwrap_or_else(crate::auth::User::unsecured);
+            let namespace = request.namespace.as_deref();
+            let answer = crate::auth::reviews::answer(
+                &self.authorizer,
+                &user,
+                resource.plural,
+                namespace,
+                body,
+            )?;
+            return Ok(json_response(201, &answer, "application/json"));
+        }
         let ns = request.namespace.as_deref();
         let name = request.name.as_deref();
         let sub = request.subresource.as_deref();
@@ -281,6 +313,13 @@ impl Handler {
         // `POST .../pods/<name>/binding`, `.../eviction`, and the older `POST .../bindings`.
         let pods =
             || catalogue::find("", "v1", "pods").ok_or_else(|| ApiError::internal("no pods"));
+        if (resource.group, resource.plural) == ("", "bindings") && request.verb != Verb::Create {
+            return Err(ApiError::method_not_supported(
+                resource.group,
+                resource.plural,
+                request.verb.as_str(),
+            ));
+        }
         if matches!(sub, Some("binding" | "eviction"))
             || (resource.group, resource.plural) == ("", "bindings")
         {

@@ -102,13 +102,24 @@ impl ApiServer {
         // Definitions are served from the first request on, then followed for changes.
         let revision = crd::load(&registry).await.map_err(Error::Bootstrap)?;
         tokio::spawn(crd::follow(registry.clone(), revision));
+        auth::rbac::bootstrap::reconcile::ensure(&registry)
+            .await
+            .map_err(Error::Bootstrap)?;
+        let policy = auth::rbac::Policy::start(&registry)
+            .await
+            .map_err(Error::Bootstrap)?;
         let cache = watch_cache::WatchCache::start(registry.store().clone());
         let address = listener
             .local_addr()
             .map_or_else(|_| config.bind.to_string(), |a| a.to_string());
         Ok(Self {
             listener,
-            handler: handler::Handler::new(registry, cache, address),
+            handler: handler::Handler::new(
+                registry,
+                cache,
+                address,
+                auth::authorize::Authorizer::new(policy),
+            ),
             tls,
         })
     }

@@ -3,7 +3,8 @@
 //! anything else reads it.
 
 use crate::auth::authenticate::{Peer, authenticate};
-use crate::auth::{attributes, authorize, user};
+use crate::auth::rbac::escalation;
+use crate::auth::{attributes, impersonate, user};
 use crate::handler::{Body, Handler, MAX_BODY_BYTES, error_response};
 use crate::status::ApiError;
 use futures::FutureExt;
@@ -117,18 +118,26 @@ where
     }
 }
 
-/// Authentication, then authorization, then the request itself as its user.
+/// Authentication, impersonation, then authorization, then the request itself as its user.
 async fn handle(handler: &Handler, client: &Peer, request: Request<Incoming>) -> Response<Body> {
+    let authorizer = handler.authorizer().clone();
     let user = match authenticate(handler.registry(), client, request.headers()).await {
+        Ok(user) => user,
+        Err(error) => return error_response(&error),
+    };
+    let user = match impersonate::impersonated(user, request.headers(), |requester, asked| {
+        authorizer.authorize(requester, asked)
+    }) {
         Ok(user) => user,
         Err(error) => return error_response(&error),
     };
     let uri = request.uri();
     let asked = attributes::of(request.method(), uri.path(), uri.query());
-    if let Err(error) = authorize::authorize(&user, &asked) {
+    if let Err(error) = authorizer.authorize(&user, &asked) {
         return error_response(&error);
     }
-    user::scoped(user, dispatch(handler, request)).await
+    let work = escalation::scoped(authorizer, dispatch(handler, request));
+    user::scoped(user, work).await
 }
 
 async fn dispatch(handler: &Handler, mut request: Request<Incoming>) -> Response<Body> {

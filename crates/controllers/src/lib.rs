@@ -24,6 +24,7 @@ pub mod nodes;
 pub mod pods;
 pub mod queue;
 pub mod quota;
+pub mod rbac_aggregation;
 pub mod replicaset;
 pub mod replicated;
 pub mod revisions;
@@ -236,6 +237,9 @@ pub async fn run(
     let ipam = config
         .cluster_cidr
         .map(|cidr| nodes::ipam::NodeIpamController::new(&ctx, cidr, config.node_cidr_mask_size));
+    let cluster_roles = Arc::new(informer::Informer::default());
+    let aggregation =
+        rbac_aggregation::AggregationController::new(&ctx, Arc::clone(&cluster_roles));
     let certificates = config.signing.clone().map(|authority| {
         let requests = Arc::new(informer::Informer::default());
         let controller =
@@ -269,6 +273,10 @@ pub async fn run(
         tokio::spawn(Arc::clone(&ctx.volumes).run(Api::all(client.clone()))),
         tokio::spawn(Arc::clone(&ctx.storage_classes).run(Api::all(client.clone()))),
     ];
+    tasks.push(tokio::spawn(
+        Arc::clone(&cluster_roles).run(Api::all(client.clone())),
+    ));
+    cluster_roles.synced().await;
     if let Some((requests, _)) = &certificates {
         tasks.push(tokio::spawn(
             Arc::clone(requests).run(Api::all(client.clone())),
@@ -315,6 +323,7 @@ pub async fn run(
     tasks.push(tokio::spawn(runner::run(protection, 1)));
     // One worker: port claims between load-balancer Services are decided one at a time.
     tasks.push(tokio::spawn(runner::run(service_lb, 1)));
+    tasks.push(tokio::spawn(runner::run(aggregation, 1)));
     if let Some((_, controller)) = certificates {
         tasks.push(tokio::spawn(runner::run(controller, 2)));
     }
@@ -343,7 +352,7 @@ pub async fn run(
     tracing::info!(controllers = ?["replicaset", "replicationcontroller",
         "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "resourcequota",
         "disruption", "persistentvolume-binder", "pvc-protection", "node-ipam", "service-lb",
-        "garbagecollector", "namespace", "serviceaccount", "csrapproving", "csrsigning"], "controller manager running");
+        "garbagecollector", "namespace", "serviceaccount", "csrapproving", "csrsigning", "clusterrole-aggregation"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

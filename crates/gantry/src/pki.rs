@@ -17,8 +17,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The group joining nodes' tokens add (upstream's `system:bootstrappers:<name>` form).
-pub(crate) const TOKEN_GROUP: &str = "system:bootstrappers:gantry:default-node-token";
+/// The group joining nodes' tokens add (upstream's `system:bootstrappers:<name>` form), which
+/// the bootstrap policy lets ask for node certificates.
+pub(crate) use gantry_apiserver::auth::rbac::bootstrap::gantry::TOKEN_GROUP;
 
 /// The server's authority and what it issues.
 #[derive(Debug, Clone)]

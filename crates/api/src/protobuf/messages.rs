@@ -349,6 +349,53 @@ static HORIZONTAL_POD_AUTOSCALER: Message = Message(&[
     (2, "spec", Msg(&HORIZONTAL_POD_AUTOSCALER_SPEC), false),
 ]);
 
+static RESOURCE_ATTRIBUTES: Message = Message(&[
+    (1, "namespace", Str, false),
+    (2, "verb", Str, false),
+    (3, "group", Str, false),
+    (4, "version", Str, false),
+    (5, "resource", Str, false),
+    (6, "subresource", Str, false),
+    (7, "name", Str, false),
+]);
+static NON_RESOURCE_ATTRIBUTES: Message =
+    Message(&[(1, "path", Str, false), (2, "verb", Str, false)]);
+static SELF_SUBJECT_ACCESS_REVIEW_SPEC: Message = Message(&[
+    (1, "resourceAttributes", Msg(&RESOURCE_ATTRIBUTES), false),
+    (
+        2,
+        "nonResourceAttributes",
+        Msg(&NON_RESOURCE_ATTRIBUTES),
+        false,
+    ),
+]);
+static SELF_SUBJECT_ACCESS_REVIEW: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&SELF_SUBJECT_ACCESS_REVIEW_SPEC), false),
+]);
+static SUBJECT_ACCESS_REVIEW_SPEC: Message = Message(&[
+    (1, "resourceAttributes", Msg(&RESOURCE_ATTRIBUTES), false),
+    (
+        2,
+        "nonResourceAttributes",
+        Msg(&NON_RESOURCE_ATTRIBUTES),
+        false,
+    ),
+    (3, "user", Str, false),
+    (4, "groups", Str, true),
+    (6, "uid", Str, false),
+]);
+static SUBJECT_ACCESS_REVIEW: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&SUBJECT_ACCESS_REVIEW_SPEC), false),
+]);
+static SELF_SUBJECT_RULES_REVIEW_SPEC: Message = Message(&[(1, "namespace", Str, false)]);
+static SELF_SUBJECT_RULES_REVIEW: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&SELF_SUBJECT_RULES_REVIEW_SPEC), false),
+]);
+static SELF_SUBJECT_REVIEW: Message = Message(&[(1, "metadata", Msg(&OBJECT_META), false)]);
+
 /// The schema of a kind, by its `apiVersion` and `kind`.
 pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static Message> {
     match (api_version, kind) {
@@ -370,6 +417,12 @@ pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static Message> 
         ("policy/v1", "PodDisruptionBudget") => Some(&POD_DISRUPTION_BUDGET),
         ("networking.k8s.io/v1", "Ingress") => Some(&INGRESS),
         ("autoscaling/v1", "HorizontalPodAutoscaler") => Some(&HORIZONTAL_POD_AUTOSCALER),
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => Some(&SELF_SUBJECT_ACCESS_REVIEW),
+        ("authorization.k8s.io/v1", "SubjectAccessReview" | "LocalSubjectAccessReview") => {
+            Some(&SUBJECT_ACCESS_REVIEW)
+        }
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => Some(&SELF_SUBJECT_RULES_REVIEW),
+        ("authentication.k8s.io/v1", "SelfSubjectReview") => Some(&SELF_SUBJECT_REVIEW),
         _ => None,
     }
 }

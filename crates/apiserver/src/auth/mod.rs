@@ -9,11 +9,17 @@
 //! An API server started without TLS (the in-process harnesses and benchmarks; the `gantry`
 //! binary never runs one) treats every request as `system:unsecured` in `system:masters`, as
 //! upstream once treated its insecure port.
+//!
+//! Impersonation headers are honoured next ([`impersonate`]), then [`authorize`] decides:
+//! `system:masters` may do anything, everyone else what RBAC ([`rbac`]) allows.
 
 pub mod attributes;
 pub mod authenticate;
 pub mod authorize;
 pub mod bootstrap_token;
+pub mod impersonate;
+pub mod rbac;
+pub mod reviews;
 pub mod user;
 
 pub use attributes::Attributes;

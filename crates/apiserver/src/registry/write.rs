@@ -449,6 +449,7 @@ impl Registry {
                 crate::job::generate_selector(&mut candidate);
             }
             validate(&strategy, &candidate)?;
+            crate::auth::rbac::escalation::check(resource, &candidate, None)?;
             if dry_run {
                 return Ok(candidate);
             }
@@ -625,6 +626,7 @@ impl Registry {
                 ));
             }
             validate(&strategy, &new)?;
+            crate::auth::rbac::escalation::check(resource, &new, Some(&old))?;
             if (resource.group, resource.plural) == ("scheduling.k8s.io", "priorityclasses") {
                 self.admit_priority_class(&new, Some(name)).await?;
             }
