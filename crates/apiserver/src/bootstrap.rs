@@ -62,3 +62,69 @@ pub async fn ensure(
     }
     Ok(())
 }
+
+/// Points the `kubernetes` Service at `address`, as upstream's endpoint reconciler does: the
+/// Endpoints and the EndpointSlice `default/kubernetes` (port `https`), so that pods reach the
+/// API server at the Service's cluster IP.
+pub async fn publish_endpoints(
+    registry: &Registry,
+    address: std::net::SocketAddr,
+) -> Result<(), ApiError> {
+    let ip = address.ip().to_string();
+    let port = address.port();
+    let family = if address.is_ipv4() { "IPv4" } else { "IPv6" };
+    let endpoints = json!({
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+        "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    });
+    let slice = json!({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+            "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": family,
+        "endpoints": [{"addresses": [ip], "conditions": {"ready": true}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+    });
+    for (group, plural, wanted) in [
+        ("", "endpoints", endpoints),
+        ("discovery.k8s.io", "endpointslices", slice),
+    ] {
+        let resource = catalogue::find(group, "v1", plural)
+            .ok_or_else(|| ApiError::internal(format!("the catalogue has no {plural}")))?;
+        match registry.get(resource, Some("default"), "kubernetes").await {
+            Err(e) if e.code == 404 => {
+                registry
+                    .create(resource, Some("default"), wanted, false)
+                    .await?;
+            }
+            Err(e) => return Err(e),
+            Ok(mut current) => {
+                let fields = ["subsets", "endpoints", "ports", "addressType"];
+                if fields.iter().all(|f| current.get(*f) == wanted.get(*f)) {
+                    continue;
+                }
+                for field in fields {
+                    if let Some(value) = wanted.get(field) {
+                        current[field] = value.clone();
+                    }
+                }
+                registry
+                    .update(
+                        resource,
+                        Some("default"),
+                        "kubernetes",
+                        None,
+                        current,
+                        false,
+                    )
+                    .await?;
+            }
+        }
+    }
+    tracing::info!(%address, "the kubernetes service points at this API server");
+    Ok(())
+}

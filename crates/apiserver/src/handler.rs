@@ -34,6 +34,7 @@ pub struct Handler {
     cache: WatchCache,
     server_address: String,
     authorizer: crate::auth::authorize::Authorizer,
+    tokens: Option<crate::auth::service_account::TokenIssuer>,
 }
 
 fn json_response(code: u16, body: &Value, content_type: &str) -> Response<Body> {
@@ -114,13 +115,20 @@ impl Handler {
         cache: WatchCache,
         server_address: String,
         authorizer: crate::auth::authorize::Authorizer,
+        tokens: Option<crate::auth::service_account::TokenIssuer>,
     ) -> Self {
         Self {
             registry,
             cache,
             server_address,
             authorizer,
+            tokens,
         }
+    }
+
+    /// The ServiceAccount token issuer, if the server has a signing key.
+    pub fn tokens(&self) -> Option<&crate::auth::service_account::TokenIssuer> {
+        self.tokens.as_ref()
     }
 
     /// The authorizer requests are decided by.
@@ -160,6 +168,22 @@ impl Handler {
             | Target::Group(_)
             | Target::GroupVersion { .. } => self.discovery(&target, headers),
             Target::Resource(request) => self.resource(request, &query, headers, body).await,
+            Target::OpenIdConfiguration => match &self.tokens {
+                Some(tokens) => Ok(json_response(
+                    200,
+                    &tokens.discovery(&format!("https://{}/openid/v1/jwks", self.server_address)),
+                    "application/json",
+                )),
+                None => Err(ApiError::path_not_found()),
+            },
+            Target::Jwks => match &self.tokens {
+                Some(tokens) => Ok(json_response(
+                    200,
+                    &tokens.jwks(),
+                    "application/jwk-set+json",
+                )),
+                None => Err(ApiError::path_not_found()),
+            },
             Target::Unknown => Err(ApiError::path_not_found()),
         };
         result.unwrap_or_else(|error| error_response(&error))
@@ -300,11 +324,27 @@ impl Handler {
                 "binding" | "eviction" => request.verb == Verb::Create,
                 "log" => request.verb == Verb::Get,
                 "finalize" => request.verb == Verb::Update,
+                "token" => request.verb == Verb::Create,
                 _ => false,
             };
             if !known || !allowed {
                 return Err(ApiError::path_not_found());
             }
+        }
+        if sub == Some("token") {
+            let tokens = self.tokens.as_ref().ok_or_else(|| {
+                ApiError::internal("the API server has no service account signing key")
+            })?;
+            let body = decode_body(headers, &body)?;
+            let answer = tokens
+                .token_request(
+                    &self.registry,
+                    ns.unwrap_or_default(),
+                    name.unwrap_or_default(),
+                    body,
+                )
+                .await?;
+            return Ok(json_response(201, &answer, "application/json"));
         }
         if sub == Some("log") {
             let (ns, name) = (ns.unwrap_or_default(), name.unwrap_or_default());

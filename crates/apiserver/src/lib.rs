@@ -28,6 +28,7 @@ pub mod registry;
 pub mod request;
 pub mod schema;
 pub mod server;
+pub mod serviceaccount_admission;
 pub mod status;
 pub mod storage;
 pub mod strategy;
@@ -51,6 +52,29 @@ pub struct Config {
     /// Serve TLS with this certificate and verify client certificates against this authority;
     /// without it, plain HTTP with every request trusted (see [`auth`]).
     pub tls: Option<tls::TlsConfig>,
+    /// The ServiceAccount token signing key (PKCS#8 PEM) and issuer; without it no tokens are
+    /// issued or accepted.
+    pub service_accounts: Option<ServiceAccountConfig>,
+    /// The address pods reach this API server at, published as the `kubernetes` Service's
+    /// endpoints (upstream's `--advertise-address` and secure port); `None` publishes nothing.
+    pub advertise: Option<SocketAddr>,
+}
+
+/// How ServiceAccount tokens are signed.
+#[derive(Clone)]
+pub struct ServiceAccountConfig {
+    /// The signing key (PKCS#8 PEM).
+    pub key_pem: String,
+    /// The issuer (upstream's `--service-account-issuer`).
+    pub issuer: String,
+}
+
+impl std::fmt::Debug for ServiceAccountConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccountConfig")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the API server could not run.
@@ -102,12 +126,26 @@ impl ApiServer {
         // Definitions are served from the first request on, then followed for changes.
         let revision = crd::load(&registry).await.map_err(Error::Bootstrap)?;
         tokio::spawn(crd::follow(registry.clone(), revision));
+        if let Some(advertise) = config.advertise {
+            let port = listener.local_addr().map_or(advertise.port(), |a| a.port());
+            bootstrap::publish_endpoints(&registry, SocketAddr::new(advertise.ip(), port))
+                .await
+                .map_err(Error::Bootstrap)?;
+        }
         auth::rbac::bootstrap::reconcile::ensure(&registry)
             .await
             .map_err(Error::Bootstrap)?;
         let policy = auth::rbac::Policy::start(&registry)
             .await
             .map_err(Error::Bootstrap)?;
+        let tokens = match &config.service_accounts {
+            Some(accounts) => Some(auth::service_account::TokenIssuer::new(
+                gantry_pki::jwt::Signer::from_pem(&accounts.key_pem)
+                    .map_err(|e| Error::Tls(e.to_string()))?,
+                &accounts.issuer,
+            )),
+            None => None,
+        };
         let cache = watch_cache::WatchCache::start(registry.store().clone());
         let address = listener
             .local_addr()
@@ -119,6 +157,7 @@ impl ApiServer {
                 cache,
                 address,
                 auth::authorize::Authorizer::new(policy),
+                tokens,
             ),
             tls,
         })

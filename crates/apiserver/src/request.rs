@@ -72,6 +72,10 @@ pub enum Target {
     OpenApiV2,
     /// `/healthz`, `/livez`, `/readyz` (the endpoint, and one named check if the path has one).
     Health(String, Option<String>),
+    /// `/.well-known/openid-configuration`: the ServiceAccount issuer's discovery document.
+    OpenIdConfiguration,
+    /// `/openid/v1/jwks`: the keys ServiceAccount tokens verify against.
+    Jwks,
     /// `/api`.
     LegacyRoot,
     /// `/apis`.
@@ -102,6 +106,8 @@ pub fn parse(method: &http::Method, path: &str, query: &Query) -> Target {
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     match parts.as_slice() {
         ["version"] => Target::Version,
+        [".well-known", "openid-configuration"] => Target::OpenIdConfiguration,
+        ["openid", "v1", "jwks"] => Target::Jwks,
         ["openapi", "v3"] => Target::OpenApiV3(None),
         ["openapi", "v3", "api", version] => {
             Target::OpenApiV3(Some((String::new(), (*version).to_owned())))

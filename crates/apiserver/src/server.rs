@@ -121,7 +121,14 @@ where
 /// Authentication, impersonation, then authorization, then the request itself as its user.
 async fn handle(handler: &Handler, client: &Peer, request: Request<Incoming>) -> Response<Body> {
     let authorizer = handler.authorizer().clone();
-    let user = match authenticate(handler.registry(), client, request.headers()).await {
+    let user = match authenticate(
+        handler.registry(),
+        handler.tokens(),
+        client,
+        request.headers(),
+    )
+    .await
+    {
         Ok(user) => user,
         Err(error) => return error_response(&error),
     };

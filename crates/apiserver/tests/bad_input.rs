@@ -28,6 +28,8 @@ async fn server() -> Server {
         bind: "127.0.0.1:0".parse().unwrap(),
         ranges: Ranges::default(),
         tls: None,
+        service_accounts: None,
+        advertise: None,
     };
     let api = ApiServer::bind(config, Arc::new(store)).await.unwrap();
     let base = format!("http://{}", api.local_addr().unwrap());

@@ -28,6 +28,7 @@ pub mod rbac_aggregation;
 pub mod replicaset;
 pub mod replicated;
 pub mod revisions;
+pub mod root_ca;
 pub mod runner;
 pub mod service_lb;
 pub mod serviceaccount;
@@ -72,6 +73,9 @@ pub struct Config {
     /// The authority that signs approved certificate requests (upstream's
     /// `--cluster-signing-cert-file`/`-key-file`); `None` signs nothing.
     pub signing: Option<Arc<gantry_pki::Authority>>,
+    /// The certificate (PEM) published as `kube-root-ca.crt` in every namespace (upstream's
+    /// `--root-ca-file`); `None` publishes nothing.
+    pub root_ca: Option<String>,
 }
 
 impl Default for Config {
@@ -85,6 +89,7 @@ impl Default for Config {
             cluster_cidr: None,
             node_cidr_mask_size: 24,
             signing: None,
+            root_ca: None,
         }
     }
 }
@@ -237,6 +242,10 @@ pub async fn run(
     let ipam = config
         .cluster_cidr
         .map(|cidr| nodes::ipam::NodeIpamController::new(&ctx, cidr, config.node_cidr_mask_size));
+    let root_ca = config
+        .root_ca
+        .clone()
+        .map(|pem| root_ca::RootCaPublisher::new(&ctx, pem));
     let cluster_roles = Arc::new(informer::Informer::default());
     let aggregation =
         rbac_aggregation::AggregationController::new(&ctx, Arc::clone(&cluster_roles));
@@ -324,6 +333,9 @@ pub async fn run(
     // One worker: port claims between load-balancer Services are decided one at a time.
     tasks.push(tokio::spawn(runner::run(service_lb, 1)));
     tasks.push(tokio::spawn(runner::run(aggregation, 1)));
+    if let Some(publisher) = root_ca {
+        tasks.push(tokio::spawn(runner::run(publisher, 2)));
+    }
     if let Some((_, controller)) = certificates {
         tasks.push(tokio::spawn(runner::run(controller, 2)));
     }
@@ -352,7 +364,7 @@ pub async fn run(
     tracing::info!(controllers = ?["replicaset", "replicationcontroller",
         "statefulset", "deployment", "daemonset", "job", "ttl-after-finished", "cronjob", "endpointslice", "node-lifecycle", "taint-eviction", "podgc", "resourcequota",
         "disruption", "persistentvolume-binder", "pvc-protection", "node-ipam", "service-lb",
-        "garbagecollector", "namespace", "serviceaccount", "csrapproving", "csrsigning", "clusterrole-aggregation"], "controller manager running");
+        "garbagecollector", "namespace", "serviceaccount", "csrapproving", "csrsigning", "clusterrole-aggregation", "root-ca-cert-publisher"], "controller manager running");
     let lost = async {
         match elector.as_mut() {
             Some(elector) => elector.keep().await,

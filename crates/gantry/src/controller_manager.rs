@@ -32,6 +32,10 @@ pub(crate) struct Args {
     cluster_cidr: gantry_api::cidr::Ipv4Cidr,
     #[command(flatten)]
     ipam: IpamArgs,
+    /// The cluster authority's certificate, published as `kube-root-ca.crt` in every
+    /// namespace (upstream's `--root-ca-file`).
+    #[arg(long)]
+    root_ca_file: Option<std::path::PathBuf>,
 }
 
 /// How nodes get their pod ranges (upstream's controller-manager flags), shared with
@@ -86,6 +90,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         local_path_dir: args.local_path_dir,
         cluster_cidr: args.ipam.allocation(args.cluster_cidr)?,
         node_cidr_mask_size: args.ipam.mask(),
+        root_ca: args
+            .root_ca_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("--root-ca-file {}: {e}", path.display()))
+            })
+            .transpose()?,
         ..gantry_controllers::Config::default()
     };
     gantry_controllers::run(config, client, crate::server::shutdown_signal()).await

@@ -109,6 +109,15 @@ impl ServerPki {
         ))
     }
 
+    /// The ServiceAccount token signing key (`<data_dir>/tls/service-account.key`, made at
+    /// first start), as PEM.
+    pub(crate) fn service_account_key(&self, data_dir: &Path) -> anyhow::Result<String> {
+        let path = data_dir.join("tls").join("service-account.key");
+        let signer = gantry_pki::jwt::Signer::load_or_create(&path)
+            .with_context(|| format!("the service account key {}", path.display()))?;
+        Ok(signer.pem().to_owned())
+    }
+
     /// The join token kept in `<data_dir>/token` (made at first start).
     pub(crate) fn join_token(&self, data_dir: &Path) -> anyhow::Result<JoinToken> {
         let path = data_dir.join("token");

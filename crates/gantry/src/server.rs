@@ -116,6 +116,16 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         bind: args.api_listen,
         ranges,
         tls: Some(pki.serving(&addresses, &args.tls_san)?),
+        service_accounts: Some(gantry_apiserver::ServiceAccountConfig {
+            key_pem: pki.service_account_key(&args.data_dir)?,
+            issuer: gantry_apiserver::auth::service_account::DEFAULT_ISSUER.to_owned(),
+        }),
+        // Pods reach the API server through the kubernetes Service at the advertised
+        // address (the port is the one bound).
+        // (A loopback address is no use to pods: nothing is published then.)
+        advertise: advertised_ip(&args)
+            .filter(|ip| !ip.is_loopback())
+            .map(|ip| SocketAddr::new(ip, args.api_listen.port())),
     };
     let apiserver = gantry_apiserver::ApiServer::bind(config, Arc::clone(&store)).await?;
     let address = apiserver.local_addr()?;
@@ -206,6 +216,7 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
             cluster_cidr: args.ipam.allocation(args.agent.cluster_cidr())?,
             node_cidr_mask_size: args.ipam.mask(),
             signing: Some(Arc::clone(pki.authority())),
+            root_ca: Some(pki.authority().cert_pem().to_owned()),
             ..gantry_controllers::Config::default()
         };
         gantry_controllers::run(config, client, agent_finished(done_rx.clone())).await

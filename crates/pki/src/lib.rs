@@ -9,6 +9,7 @@
 
 pub mod authority;
 pub mod identity;
+pub mod jwt;
 pub mod kubeconfig;
 pub mod token;
 

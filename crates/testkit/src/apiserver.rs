@@ -27,6 +27,8 @@ pub fn start(runtime: &tokio::runtime::Runtime, dir: &Path) -> Result<SocketAddr
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         ranges: Ranges::default(),
         tls: None,
+        service_accounts: None,
+        advertise: None,
     };
     let server = runtime
         .block_on(ApiServer::bind(config, Arc::new(store)))

@@ -395,6 +395,21 @@ static SELF_SUBJECT_RULES_REVIEW: Message = Message(&[
     (2, "spec", Msg(&SELF_SUBJECT_RULES_REVIEW_SPEC), false),
 ]);
 static SELF_SUBJECT_REVIEW: Message = Message(&[(1, "metadata", Msg(&OBJECT_META), false)]);
+static BOUND_OBJECT_REFERENCE: Message = Message(&[
+    (1, "kind", Str, false),
+    (2, "apiVersion", Str, false),
+    (3, "name", Str, false),
+    (4, "uid", Str, false),
+]);
+static TOKEN_REQUEST_SPEC: Message = Message(&[
+    (1, "audiences", Str, true),
+    (3, "boundObjectRef", Msg(&BOUND_OBJECT_REFERENCE), false),
+    (4, "expirationSeconds", Int, false),
+]);
+static TOKEN_REQUEST: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&TOKEN_REQUEST_SPEC), false),
+]);
 
 /// The schema of a kind, by its `apiVersion` and `kind`.
 pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static Message> {
@@ -423,6 +438,7 @@ pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static Message> 
         }
         ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => Some(&SELF_SUBJECT_RULES_REVIEW),
         ("authentication.k8s.io/v1", "SelfSubjectReview") => Some(&SELF_SUBJECT_REVIEW),
+        ("authentication.k8s.io/v1", "TokenRequest") => Some(&TOKEN_REQUEST),
         _ => None,
     }
 }

@@ -1,6 +1,7 @@
 //! The authenticator chain: the connection's verified client certificate, then a bearer
 //! token, else anonymous.
 
+use super::service_account::TokenIssuer;
 use super::user::User;
 use crate::registry::Registry;
 use crate::status::ApiError;
@@ -28,6 +29,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The request's user, or 401 for credentials that are presented but not valid.
 pub async fn authenticate(
     registry: &Registry,
+    tokens: Option<&TokenIssuer>,
     peer: &Peer,
     headers: &HeaderMap,
 ) -> Result<User, ApiError> {
@@ -45,10 +47,15 @@ pub async fn authenticate(
         }
         Peer::Tls(None) => {}
     }
-    match bearer(headers) {
-        Some(token) => super::bootstrap_token::authenticate(registry, token)
-            .await
-            .ok_or_else(ApiError::unauthorized),
-        None => Ok(User::anonymous()),
+    let Some(token) = bearer(headers) else {
+        return Ok(User::anonymous());
+    };
+    if let Some(tokens) = tokens
+        && let Some(user) = tokens.authenticate(registry, token).await
+    {
+        return user;
     }
+    super::bootstrap_token::authenticate(registry, token)
+        .await
+        .ok_or_else(ApiError::unauthorized)
 }

@@ -20,6 +20,7 @@ pub mod bootstrap_token;
 pub mod impersonate;
 pub mod rbac;
 pub mod reviews;
+pub mod service_account;
 pub mod user;
 
 pub use attributes::Attributes;

@@ -376,7 +376,10 @@ impl Registry {
             self.namespace_accepts_writes(ns).await?;
         }
         match (resource.group, resource.plural) {
-            ("", "pods") => self.admit_pod_priority(&mut object).await?,
+            ("", "pods") => {
+                self.admit_pod_priority(&mut object).await?;
+                self.admit_pod_service_account(&mut object).await?;
+            }
             ("", "persistentvolumeclaims") => self.admit_claim(&mut object).await?,
             ("", "persistentvolumes") => crate::storage::admit_volume(&mut object),
             ("apiextensions.k8s.io", "customresourcedefinitions") => {

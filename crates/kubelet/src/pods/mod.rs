@@ -18,6 +18,7 @@ pub mod spec;
 pub mod static_pods;
 pub mod status;
 pub mod teardown;
+pub mod token;
 pub mod volumes;
 pub mod worker;
 

@@ -153,6 +153,10 @@ async fn setup_one(
                     None => return Err(format!("secret \"{}\" not found", s.name)),
                 }
             }
+            if let Some(s) = &projection.service_account_token {
+                let token = crate::pods::token::pod_token(ctx, pod, s).await?;
+                files.push((s.path.clone(), token, None));
+            }
             if let Some(s) = &projection.downward_api {
                 files.extend(downward(
                     pod,
