@@ -15,6 +15,7 @@ pub mod crd;
 pub mod defaulting;
 pub mod discovery;
 pub mod duplicates;
+pub mod encryption;
 pub mod field_manager;
 pub mod fields;
 pub mod handler;

@@ -28,6 +28,14 @@ pub(crate) struct Args {
     /// Where the API server listens (HTTPS only).
     #[arg(long, default_value = "0.0.0.0:6443")]
     api_listen: SocketAddr,
+    /// Encrypt Secrets in the store with a key made at first start (k3s' flag): the
+    /// configuration is kept in `<data-dir>/cred/encryption-config.yaml`.
+    #[arg(long)]
+    secrets_encryption: bool,
+    /// An `EncryptionConfiguration` file saying which resources are encrypted at rest, and how
+    /// (upstream's `--encryption-provider-config`; `aesgcm` and `identity` providers).
+    #[arg(long, conflicts_with = "secrets_encryption")]
+    encryption_provider_config: Option<PathBuf>,
     /// More host names or addresses for the serving certificate (k3s' `--tls-san`); it always
     /// names `kubernetes` and its Service names, `localhost`, this host and its address.
     #[arg(long, value_delimiter = ',')]
@@ -97,10 +105,42 @@ async fn open_store(args: &Args) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The encryption-at-rest configuration the flags ask for, if any.
+fn encryption(
+    args: &Args,
+) -> anyhow::Result<Option<gantry_apiserver::encryption::EncryptionConfig>> {
+    let path = match (&args.encryption_provider_config, args.secrets_encryption) {
+        (Some(path), _) => path.clone(),
+        (None, true) => {
+            let path = args.data_dir.join("cred").join("encryption-config.yaml");
+            if !path.exists() {
+                let text = gantry_apiserver::encryption::EncryptionConfig::generate()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                std::fs::create_dir_all(path.parent().unwrap_or(&args.data_dir))?;
+                gantry_pki::authority::write_private(&path, &text)?;
+            }
+            path
+        }
+        (None, false) => return Ok(None),
+    };
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let config = gantry_apiserver::encryption::EncryptionConfig::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    tracing::info!(config = %path.display(), "encrypting at rest");
+    Ok(Some(config))
+}
+
 pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     // Listening before anything is announced: a stop request never finds the default action.
     let shutdown = shutdown_signal();
     let store = open_store(&args).await?;
+    let store: Arc<dyn Store> = match encryption(&args)? {
+        Some(config) => Arc::new(gantry_apiserver::encryption::EncryptingStore::new(
+            store, config,
+        )),
+        None => store,
+    };
     let revision = store.current_revision().await?;
     tracing::info!(revision, "store ready");
 

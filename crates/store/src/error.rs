@@ -65,6 +65,10 @@ pub enum Error {
     /// The etcd backend could not complete the request.
     #[error("etcd: {0}")]
     Etcd(String),
+    /// A stored value could not be turned back into what was written (encryption at rest: a
+    /// key that is gone, or data that does not authenticate).
+    #[error("{0}")]
+    Transform(String),
     /// The store has been shut down.
     #[error("store is closed")]
     Closed,
