@@ -15,6 +15,7 @@ pub mod custom;
 pub mod managed;
 pub mod protobuf;
 pub mod quantity;
+pub mod resources;
 pub mod selector;
 pub mod storage;
 pub mod strategic;

@@ -6,6 +6,7 @@
 //! negotiation, the admission point, dispatch) → [`discovery`] or [`registry`] (per-kind
 //! [`strategy`]) → store; reads are encoded as JSON or as [`table`]s; [`watch`] streams events.
 
+pub mod admission;
 pub mod allocator;
 pub mod auth;
 pub mod bootstrap;

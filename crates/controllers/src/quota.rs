@@ -29,64 +29,13 @@ pub struct QuotaController {
     queue: Arc<WorkQueue>,
 }
 
-/// A quantity as the API prints it: CPU in cores or millicores, sizes with the largest
-/// binary suffix that divides them, counts as integers.
-pub fn format(resource: &str, value: f64) -> String {
-    let cpu = resource == "cpu" || resource.ends_with(".cpu");
-    if cpu {
-        let millis = (value * 1000.0).round() as i64;
-        return if millis % 1000 == 0 {
-            (millis / 1000).to_string()
-        } else {
-            format!("{millis}m")
-        };
-    }
-    let whole = value.round() as i64;
-    for (suffix, unit) in [
-        ("Ti", 1i64 << 40),
-        ("Gi", 1 << 30),
-        ("Mi", 1 << 20),
-        ("Ki", 1 << 10),
-    ] {
-        if whole != 0 && whole % unit == 0 {
-            return format!("{}{suffix}", whole / unit);
-        }
-    }
-    whole.to_string()
-}
+pub use gantry_api::resources::format;
 
-/// What one container asks for (`requests` or `limits`) of `resource`.
+/// What a pod asks for (`requests` or `limits`) of `resource`.
 fn container_sum(pod: &Pod, kind: &str, resource: &str) -> f64 {
-    let Some(spec) = pod.spec.as_ref() else {
-        return 0.0;
-    };
-    let get = |c: &k8s_openapi::api::core::v1::Container| {
-        let resources = c.resources.as_ref();
-        let map = if kind == "limits" {
-            resources.and_then(|r| r.limits.as_ref())
-        } else {
-            resources.and_then(|r| r.requests.as_ref())
-        };
-        map.and_then(|m| m.get(resource))
-            .and_then(|q| gantry_api::quantity::parse(&q.0).ok())
-            .unwrap_or(0.0)
-    };
-    // As upstream's pod resource math: the sum of the containers, or the largest init container
-    // if that is more, plus the overhead.
-    let containers: f64 = spec.containers.iter().map(get).sum();
-    let init = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .map(get)
-        .fold(0.0, f64::max);
-    let overhead = spec
-        .overhead
-        .as_ref()
-        .and_then(|o| o.get(resource))
-        .and_then(|q| gantry_api::quantity::parse(&q.0).ok())
-        .unwrap_or(0.0);
-    containers.max(init) + overhead
+    serde_json::to_value(pod).map_or(0.0, |pod| {
+        gantry_api::resources::pod_total(&pod, kind, resource)
+    })
 }
 
 impl QuotaController {

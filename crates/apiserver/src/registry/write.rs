@@ -377,6 +377,8 @@ impl Registry {
         }
         match (resource.group, resource.plural) {
             ("", "pods") => {
+                let ns = namespace.unwrap_or_default();
+                self.admit_new_pod(&mut object, ns).await?;
                 self.admit_pod_priority(&mut object).await?;
                 self.admit_pod_service_account(&mut object).await?;
             }
@@ -453,6 +455,10 @@ impl Registry {
             }
             validate(&strategy, &candidate)?;
             crate::auth::rbac::escalation::check(resource, &candidate, None)?;
+            // Quota is admitted last, on the object as everything else made it.
+            if let Some(ns) = namespace.filter(|_| resource.namespaced) {
+                self.admit_quota(resource, ns, &candidate, dry_run).await?;
+            }
             if dry_run {
                 return Ok(candidate);
             }

@@ -1,0 +1,66 @@
+//! Built-in admission plugins beyond those the registry's per-kind code runs, in upstream's
+//! order for a new pod: LimitRanger (defaults, then limits), PodSecurity, ResourceQuota last,
+//! so that quota counts what the others made of the object.
+
+pub mod limit_range;
+pub mod pod_security;
+pub mod quota;
+
+use crate::registry::{Registry, decode, prefix};
+use crate::status::ApiError;
+use gantry_api::catalogue;
+use gantry_store::RangeRequest;
+use serde_json::Value;
+
+/// Every object of a core resource in a namespace, read from the store.
+pub(crate) async fn list_core(
+    registry: &Registry,
+    plural: &str,
+    namespace: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let resource = catalogue::find("", "v1", plural)
+        .ok_or_else(|| ApiError::internal(format!("no {plural}")))?;
+    let page = registry
+        .store()
+        .range(RangeRequest::prefix(prefix(resource, Some(namespace))))
+        .await?;
+    page.kvs.iter().map(|kv| decode(resource, kv)).collect()
+}
+
+impl Registry {
+    /// LimitRanger, then PodSecurity, on a new pod in `namespace`.
+    pub(crate) async fn admit_new_pod(
+        &self,
+        pod: &mut Value,
+        namespace: &str,
+    ) -> Result<(), ApiError> {
+        let ranges = list_core(self, "limitranges", namespace).await?;
+        limit_range::apply(pod, &ranges)?;
+        let namespaces = catalogue::find("", "v1", "namespaces")
+            .ok_or_else(|| ApiError::internal("no namespaces"))?;
+        let Ok(ns) = self.get(namespaces, None, namespace).await else {
+            return Ok(());
+        };
+        let name = crate::meta::meta_str(pod, "name")
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(level) = pod_security::namespace_level(&ns, "enforce") {
+            let found = pod_security::violations(pod, level);
+            if !found.is_empty() {
+                return Err(ApiError::forbidden(
+                    "",
+                    "pods",
+                    &name,
+                    &pod_security::message(level, &found, false),
+                ));
+            }
+        }
+        if let Some(level) = pod_security::namespace_level(&ns, "warn") {
+            let found = pod_security::violations(pod, level);
+            if !found.is_empty() {
+                crate::warnings::warn(pod_security::message(level, &found, true));
+            }
+        }
+        Ok(())
+    }
+}
