@@ -137,6 +137,9 @@ impl ApiServer {
         auth::rbac::bootstrap::reconcile::ensure(&registry)
             .await
             .map_err(Error::Bootstrap)?;
+        admission::webhook::cache::start(&registry)
+            .await
+            .map_err(Error::Bootstrap)?;
         let policy = auth::rbac::Policy::start(&registry)
             .await
             .map_err(Error::Bootstrap)?;

@@ -26,6 +26,8 @@ use std::sync::Arc;
 pub struct Registry {
     store: Arc<dyn Store>,
     ranges: crate::allocator::Ranges,
+    /// The admission webhook configurations, followed from the store.
+    webhooks: crate::admission::webhook::cache::Shared,
 }
 
 /// The store key prefix of a resource in a namespace (or of every object of the resource).
@@ -77,7 +79,16 @@ fn encode(resource: &Resource, object: &Value) -> Result<Vec<u8>, ApiError> {
 impl Registry {
     /// A registry over `store`, allocating Service addresses and node ports from `ranges`.
     pub fn new(store: Arc<dyn Store>, ranges: crate::allocator::Ranges) -> Self {
-        Self { store, ranges }
+        Self {
+            store,
+            ranges,
+            webhooks: crate::admission::webhook::cache::Shared::default(),
+        }
+    }
+
+    /// The admission webhook configurations.
+    pub(crate) fn webhooks(&self) -> &crate::admission::webhook::cache::Shared {
+        &self.webhooks
     }
 
     /// The store underneath (the watch path reads it directly).

@@ -220,6 +220,28 @@ impl ApiError {
         Self::new(403, "Forbidden", message).about(group, resource, name)
     }
 
+    /// A webhook's denial: its code and (known) reason, with the message already worded.
+    pub fn from_webhook(code: u16, reason: &str, message: String) -> Self {
+        let reason = match reason {
+            "BadRequest" => "BadRequest",
+            "Forbidden" => "Forbidden",
+            "Invalid" => "Invalid",
+            "NotFound" => "NotFound",
+            "Conflict" => "Conflict",
+            "AlreadyExists" => "AlreadyExists",
+            "Unauthorized" => "Unauthorized",
+            "TooManyRequests" => "TooManyRequests",
+            "InternalError" => "InternalError",
+            _ => match code {
+                403 => "Forbidden",
+                422 => "Invalid",
+                500 => "InternalError",
+                _ => "BadRequest",
+            },
+        };
+        Self::new(code, reason, message)
+    }
+
     /// 401: the credentials presented are not valid (upstream says no more than that).
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")

@@ -171,3 +171,156 @@ fn pod_security_limit_ranges_and_quotas_admit_pods_as_upstream() {
     );
     server.stop();
 }
+
+/// A webhook server: denies objects named `deny-*` (POST /validate), annotates others
+/// (POST /mutate). Prints its port.
+const WEBHOOK_SERVER: &str = r#"
+import base64, json, ssl, sys
+from http.server import HTTPServer, BaseHTTPRequestHandler
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        review = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        request = review['request']
+        meta = request['object']['metadata']
+        response = {'uid': request['uid'], 'allowed': True}
+        if self.path == '/validate' and meta.get('name', '').startswith('deny-'):
+            response = {'uid': request['uid'], 'allowed': False,
+                        'status': {'code': 403, 'message': 'names starting with deny- are not allowed'}}
+        if self.path == '/mutate':
+            if 'annotations' in meta:
+                patch = [{'op': 'add', 'path': '/metadata/annotations/mutated-by', 'value': 'webhook'}]
+            else:
+                patch = [{'op': 'add', 'path': '/metadata/annotations', 'value': {'mutated-by': 'webhook'}}]
+            response['patchType'] = 'JSONPatch'
+            response['patch'] = base64.b64encode(json.dumps(patch).encode()).decode()
+        body = json.dumps({'apiVersion': 'admission.k8s.io/v1', 'kind': 'AdmissionReview', 'response': response}).encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = HTTPServer(('127.0.0.1', 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// A child process killed when dropped (also when an assertion fails first).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn webhook_configuration(kind: &str, name: &str, path: &str, port: &str, ca: &str) -> String {
+    use base64::Engine;
+    serde_json::json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "webhooks": [{
+            "name": format!("{name}.gantry.test"),
+            "clientConfig": {
+                "url": format!("https://127.0.0.1:{port}{path}"),
+                "caBundle": base64::engine::general_purpose::STANDARD.encode(ca),
+            },
+            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}],
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "failurePolicy": "Fail",
+            "timeoutSeconds": 5,
+        }],
+    })
+    .to_string()
+}
+
+#[test]
+fn webhooks_deny_and_mutate_over_https() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let authority = gantry_pki::Authority::generate("webhook-ca").unwrap();
+    let serving = authority
+        .issue(&gantry_pki::Leaf::server(
+            "webhook",
+            vec![],
+            vec!["127.0.0.1".parse().unwrap()],
+        ))
+        .unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert, &serving.cert_pem).unwrap();
+    std::fs::write(&key, &serving.key_pem).unwrap();
+    let mut webhook = Killed(
+        std::process::Command::new("python3")
+            .args(["-c", WEBHOOK_SERVER])
+            .arg(&cert)
+            .arg(&key)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut port = String::new();
+    std::io::BufReader::new(webhook.0.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port = port.trim().to_owned();
+
+    let server = Server::start(&dir.path().join("server"), &[]);
+    let k = Kubectl::new(33, &server.kubeconfig);
+    for (kind, name, path) in [
+        ("ValidatingWebhookConfiguration", "deny", "/validate"),
+        ("MutatingWebhookConfiguration", "annotate", "/mutate"),
+    ] {
+        let file = dir.path().join(format!("{name}.json"));
+        std::fs::write(
+            &file,
+            webhook_configuration(kind, name, path, &port, authority.cert_pem()),
+        )
+        .unwrap();
+        k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    }
+    // The configurations reach the API server's cache through its watch.
+    let denied = poll_for(Duration::from_secs(10), || {
+        let out = k.run(&["create", "configmap", "deny-me"]);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    });
+    assert!(
+        denied.contains(r#"admission webhook "deny.gantry.test" denied the request: names starting with deny- are not allowed"#),
+        "{denied}"
+    );
+    assert!(
+        !k.run(&["get", "configmap", "deny-me"]).status.success(),
+        "a denied object is not stored"
+    );
+    k.ok(&["create", "configmap", "fine"]);
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "configmap",
+            "fine",
+            "-o",
+            "jsonpath={.metadata.annotations.mutated-by}"
+        ]),
+        "webhook"
+    );
+    // sideEffects: None lets dry runs through.
+    k.ok(&["create", "configmap", "dry", "--dry-run=server"]);
+
+    // failurePolicy: Fail — with the webhook gone, creates fail and say why.
+    drop(webhook);
+    let failed = k.run(&["create", "configmap", "after"]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(
+        stderr.contains(r#"failed calling webhook "annotate.gantry.test""#),
+        "{stderr}"
+    );
+    server.stop();
+}

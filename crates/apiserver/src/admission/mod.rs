@@ -5,6 +5,7 @@
 pub mod limit_range;
 pub mod pod_security;
 pub mod quota;
+pub mod webhook;
 
 use crate::registry::{Registry, decode, prefix};
 use crate::status::ApiError;
@@ -63,4 +64,31 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// The EndpointSlices of the Service `name` in `namespace`.
+pub(crate) async fn list_discovery_slices(
+    registry: &Registry,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<Value>, String> {
+    let resource =
+        catalogue::find("discovery.k8s.io", "v1", "endpointslices").ok_or("no endpointslices")?;
+    let page = registry
+        .store()
+        .range(RangeRequest::prefix(prefix(resource, Some(namespace))))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut found = Vec::new();
+    for kv in &page.kvs {
+        let slice = decode(resource, kv).map_err(|e| e.message)?;
+        if slice
+            .pointer("/metadata/labels/kubernetes.io~1service-name")
+            .and_then(Value::as_str)
+            == Some(name)
+        {
+            found.push(slice);
+        }
+    }
+    Ok(found)
 }

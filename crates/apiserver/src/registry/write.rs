@@ -3,6 +3,7 @@
 //! `GuaranteedUpdate` does.
 
 use super::{Registry, decode, encode, key, stamp};
+use crate::admission::webhook::Operation;
 use crate::allocator;
 use crate::meta;
 use crate::status::{ApiError, Cause};
@@ -378,7 +379,7 @@ impl Registry {
         match (resource.group, resource.plural) {
             ("", "pods") => {
                 let ns = namespace.unwrap_or_default();
-                self.admit_new_pod(&mut object, ns).await?;
+                Box::pin(self.admit_new_pod(&mut object, ns)).await?;
                 self.admit_pod_priority(&mut object).await?;
                 self.admit_pod_service_account(&mut object).await?;
             }
@@ -455,9 +456,22 @@ impl Registry {
             }
             validate(&strategy, &candidate)?;
             crate::auth::rbac::escalation::check(resource, &candidate, None)?;
+            // (Boxed: the admission futures are large and the write path is deep.)
+            if Box::pin(self.admit_webhooks(
+                resource,
+                None,
+                Operation::Create,
+                &mut candidate,
+                None,
+                dry_run,
+            ))
+            .await?
+            {
+                validate(&strategy, &candidate)?;
+            }
             // Quota is admitted last, on the object as everything else made it.
             if let Some(ns) = namespace.filter(|_| resource.namespaced) {
-                self.admit_quota(resource, ns, &candidate, dry_run).await?;
+                Box::pin(self.admit_quota(resource, ns, &candidate, dry_run)).await?;
             }
             if dry_run {
                 return Ok(candidate);
@@ -636,6 +650,19 @@ impl Registry {
             }
             validate(&strategy, &new)?;
             crate::auth::rbac::escalation::check(resource, &new, Some(&old))?;
+            // (Boxed: the admission futures are large and the write path is deep.)
+            if Box::pin(self.admit_webhooks(
+                resource,
+                subresource,
+                Operation::Update,
+                &mut new,
+                Some(&old),
+                dry_run,
+            ))
+            .await?
+            {
+                validate(&strategy, &new)?;
+            }
             if (resource.group, resource.plural) == ("scheduling.k8s.io", "priorityclasses") {
                 self.admit_priority_class(&new, Some(name)).await?;
             }
