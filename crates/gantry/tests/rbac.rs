@@ -58,27 +58,11 @@ struct Curl {
     key: PathBuf,
 }
 
-fn embedded(kubeconfig: &str, key: &str) -> Vec<u8> {
-    use base64::Engine;
-    let value = kubeconfig
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix(&format!("{key}: "))
-                .map(str::to_owned)
-        })
-        .unwrap();
-    base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .unwrap()
-}
-
 impl Curl {
     fn new(server: &Server, dir: &Path) -> Self {
-        let text = std::fs::read_to_string(&server.kubeconfig).unwrap();
         let write = |name: &str, key: &str| {
             let path = dir.join(name);
-            std::fs::write(&path, embedded(&text, key)).unwrap();
+            std::fs::write(&path, server.kubeconfig_field(key)).unwrap();
             path
         };
         Self {

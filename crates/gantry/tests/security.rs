@@ -29,23 +29,6 @@ fn kubeconfig_as(admin: &Path, user: &str, path: &Path) {
     .unwrap();
 }
 
-/// A base64 value of the kubeconfig at `path`, decoded.
-fn embedded(path: &Path, key: &str) -> Vec<u8> {
-    use base64::Engine;
-    let text = std::fs::read_to_string(path).unwrap();
-    let value = text
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix(&format!("{key}: "))
-                .map(str::to_owned)
-        })
-        .unwrap();
-    base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .unwrap()
-}
-
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -74,11 +57,7 @@ fn only_tls_is_served_and_anonymous_users_see_only_public_information() {
 
     // Anonymous requests (curl trusting the cluster's authority, no credentials).
     let ca = dir.path().join("ca.crt");
-    std::fs::write(
-        &ca,
-        embedded(&server.kubeconfig, "certificate-authority-data"),
-    )
-    .unwrap();
+    std::fs::write(&ca, server.kubeconfig_field("certificate-authority-data")).unwrap();
     let curl = |path: &str, headers: &[&str]| -> String {
         let out = Command::new("curl")
             .args(["-sS", "--cacert"])

@@ -20,19 +20,11 @@ use std::time::Duration;
 
 const ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-fn ca_file(kubeconfig: &Path, dir: &Path) -> (PathBuf, String) {
-    use base64::Engine;
-    let text = std::fs::read_to_string(kubeconfig).unwrap();
-    let value = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("certificate-authority-data: "))
-        .unwrap();
-    let pem = base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .unwrap();
+fn ca_file(server: &common::Server, dir: &Path) -> (PathBuf, String) {
+    let pem = server.kubeconfig_field("certificate-authority-data");
     let path = dir.join("ca.crt");
     std::fs::write(&path, &pem).unwrap();
-    (path, String::from_utf8(pem).unwrap())
+    (path, pem)
 }
 
 /// `GET path` (or `POST` with a body) with a bearer token: status and body.
@@ -65,7 +57,7 @@ fn pods_get_bound_tokens_that_rbac_authorizes_until_the_pod_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_node(dir.path(), "e2e-node-14", "gte2e14", "10.42.116.0/24");
     let k = Kubectl::new(33, &server.kubeconfig);
-    let (ca, ca_pem) = ca_file(&server.kubeconfig, dir.path());
+    let (ca, ca_pem) = ca_file(&server, dir.path());
     let url = server.url_at("127.0.0.1");
     poll_for(Duration::from_secs(30), || {
         k.ok(&["get", "serviceaccounts", "-o", "name"])

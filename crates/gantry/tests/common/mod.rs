@@ -67,6 +67,13 @@ impl Server {
             .to_owned()
     }
 
+    /// A base64 field of the admin kubeconfig (`certificate-authority-data`,
+    /// `client-certificate-data`, `client-key-data`), decoded.
+    pub(crate) fn kubeconfig_field(&self, key: &str) -> String {
+        let text = std::fs::read_to_string(&self.kubeconfig).expect("the kubeconfig");
+        gantry_pki::kubeconfig::embedded(&text, key).expect("the kubeconfig field")
+    }
+
     /// The join token the server made (`<data-dir>/token`).
     pub(crate) fn token(&self) -> String {
         std::fs::read_to_string(self.data_dir.join("token"))
