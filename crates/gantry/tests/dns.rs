@@ -188,7 +188,10 @@ fn pods_find_services_pods_and_the_outside_by_name() {
     let file = dir.path().join("dns.yaml");
     std::fs::write(&file, MANIFEST).unwrap();
     k.ok(&["apply", "-f", file.to_str().unwrap()]);
+    // Counted before waiting: the StatefulSet makes db-1 only once db-0 is ready, and `wait --all`
+    // covers only the pods that exist when it starts.
     let ready = poll_for(Duration::from_secs(180), || {
+        let count = k.ok(&["get", "pods", "-o", "name"]).lines().count();
         let out = k.run(&[
             "wait",
             "--for=condition=Ready",
@@ -196,7 +199,6 @@ fn pods_find_services_pods_and_the_outside_by_name() {
             "--all",
             "--timeout=5s",
         ]);
-        let count = k.ok(&["get", "pods", "-o", "name"]).lines().count();
         if out.status.success() && count == 5 {
             "yes".into()
         } else {
@@ -223,6 +225,11 @@ fn pods_find_services_pods_and_the_outside_by_name() {
         ips.sort();
         ips
     };
+    assert_eq!(
+        db_ips.len(),
+        2,
+        "both StatefulSet pods have an IP: {db_ips:?}"
+    );
 
     // The kubelet's resolv.conf: the cluster DNS, the namespace's search path, ndots:5.
     let resolv = exec(&k, "cat /etc/resolv.conf");
