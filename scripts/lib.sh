@@ -16,11 +16,12 @@ require_root() {
 # busybox-static is the test images'
 # content; docker-registry (with apache2-utils' htpasswd) is the local registry the pull tests
 # use; etcd-server is the external store (tests and HA);
-# protobuf-compiler builds the etcd client's gRPC code; python3-venv holds the Python client
+# protobuf-compiler (with libprotobuf-dev's well-known .proto files, which Debian ships apart)
+# builds the etcd client's gRPC code; python3-venv holds the Python client
 # for its end-to-end tests; tzdata gives CronJobs their `timeZone`s; curl makes anonymous
 # requests in the security tests.
 PACKAGES=(
-  ca-certificates build-essential pkg-config protobuf-compiler python3 python3-venv
+  ca-certificates build-essential pkg-config protobuf-compiler libprotobuf-dev python3 python3-venv
   containerd runc containernetworking-plugins iptables nftables busybox-static etcd-server
   docker-registry apache2-utils tzdata curl
 )
