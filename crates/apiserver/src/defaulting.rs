@@ -42,15 +42,23 @@ pub fn apply(group: &str, kind: &str, object: &mut Value) {
     omit_empty_metadata(root);
     match (group, kind) {
         ("", "Pod") => {
+            // A mirror pod keeps the spec its kubelet read from a file (upstream's ServiceAccount
+            // admission leaves it alone; NodeRestriction refuses one naming an account).
+            let mirror = root
+                .get("metadata")
+                .and_then(|m| m.pointer("/annotations/kubernetes.io~1config.mirror"))
+                .is_some();
             if let Some(spec) = child(root, "spec") {
                 pod_spec(spec);
                 // ServiceAccount admission: a pod runs as `default` unless it names another.
-                set(spec, "serviceAccountName", json!("default"));
-                let name = spec
-                    .get("serviceAccountName")
-                    .cloned()
-                    .unwrap_or(json!("default"));
-                set(spec, "serviceAccount", name);
+                if !mirror {
+                    set(spec, "serviceAccountName", json!("default"));
+                    let name = spec
+                        .get("serviceAccountName")
+                        .cloned()
+                        .unwrap_or(json!("default"));
+                    set(spec, "serviceAccount", name);
+                }
                 default_tolerations(spec);
             }
         }

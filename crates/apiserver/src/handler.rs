@@ -136,6 +136,23 @@ impl Handler {
         &self.authorizer
     }
 
+    /// Whether the current user may ask for tokens of `account` for an audience its pod does
+    /// not mount (upstream's `request-serviceaccounts-token-audience` verb, the audience as the
+    /// resource).
+    fn audience_allowed(&self, namespace: &str, account: &str, audience: &str) -> bool {
+        let attributes = crate::auth::Attributes::Resource {
+            verb: "request-serviceaccounts-token-audience".to_owned(),
+            group: String::new(),
+            resource: audience.to_owned(),
+            subresource: None,
+            namespace: Some(namespace.to_owned()),
+            name: Some(account.to_owned()),
+            field_selector: None,
+        };
+        crate::auth::user::with_current(|user| self.authorizer.decision(user, &attributes).0)
+            .unwrap_or(false)
+    }
+
     /// The registry requests are served from.
     pub fn registry(&self) -> &Registry {
         &self.registry
@@ -336,6 +353,15 @@ impl Handler {
                 ApiError::internal("the API server has no service account signing key")
             })?;
             let body = decode_body(headers, &body)?;
+            let (namespace, account) = (ns.unwrap_or_default(), name.unwrap_or_default());
+            // (Boxed: the admission futures are large and the request path is deep.)
+            Box::pin(
+                self.registry
+                    .admit_node_token(namespace, account, &body, |audience| {
+                        self.audience_allowed(namespace, account, audience)
+                    }),
+            )
+            .await?;
             let answer = tokens
                 .token_request(
                     &self.registry,
@@ -371,6 +397,11 @@ impl Handler {
                     .to_owned(),
             };
             let status = if sub == Some("eviction") {
+                Box::pin(
+                    self.registry
+                        .admit_node_eviction(ns.unwrap_or_default(), &target),
+                )
+                .await?;
                 self.registry
                     .evict(pods()?, ns, &target, &body, query.dry_run()?)
                     .await?

@@ -19,6 +19,7 @@ pub mod duplicates;
 pub mod encryption;
 pub mod field_manager;
 pub mod fields;
+pub mod follow;
 pub mod handler;
 pub mod immutable;
 pub mod job;
@@ -143,6 +144,15 @@ impl ApiServer {
         let policy = auth::rbac::Policy::start(&registry)
             .await
             .map_err(Error::Bootstrap)?;
+        // Nodes are told apart only on a secured server (without TLS everyone is a master).
+        let mut authorizer = auth::authorize::Authorizer::new(policy);
+        if config.tls.is_some() {
+            let graph = auth::node::NodeGraph::default();
+            follow::start(&registry, graph.clone())
+                .await
+                .map_err(Error::Bootstrap)?;
+            authorizer = authorizer.with_nodes(auth::node::NodeAuthorizer::new(graph));
+        }
         let tokens = match &config.service_accounts {
             Some(accounts) => Some(auth::service_account::TokenIssuer::new(
                 gantry_pki::jwt::Signer::from_pem(&accounts.key_pem)
@@ -157,13 +167,7 @@ impl ApiServer {
             .map_or_else(|_| config.bind.to_string(), |a| a.to_string());
         Ok(Self {
             listener,
-            handler: handler::Handler::new(
-                registry,
-                cache,
-                address,
-                auth::authorize::Authorizer::new(policy),
-                tokens,
-            ),
+            handler: handler::Handler::new(registry, cache, address, authorizer, tokens),
             tls,
         })
     }

@@ -78,8 +78,11 @@ fn pod(name: &str, node: &str, image: &str) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "labels": {"bench": "podstart"}},
+        // No ServiceAccount token: the anchors (containerd, runc) start bare containers, and
+        // a cluster without a controller manager has no ServiceAccount or root CA to mount.
         "spec": {
             "nodeName": node,
+            "automountServiceAccountToken": false,
             "terminationGracePeriodSeconds": 0,
             "containers": [{"name": "c", "image": image, "imagePullPolicy": "IfNotPresent", "command": ["sleep", "3600"]}],
         },

@@ -44,6 +44,10 @@ pub(crate) struct NodeArgs {
     /// nodes must share a link) or `none` (k3s' `--flannel-backend`).
     #[arg(long, default_value = "host-gw", value_parser = ["host-gw", "none"])]
     flannel_backend: String,
+    /// Stop and remove every pod's containers when the node stops (k3s' killall); without it
+    /// pods keep running across a restart of the node, as they do under k3s.
+    #[arg(long)]
+    stop_pods_on_exit: bool,
     /// The nftables table the pod network's masquerading rule lives in.
     #[arg(long, default_value = "gantry-net")]
     network_table: String,
@@ -107,11 +111,7 @@ pub(crate) fn node_ip(node: &NodeArgs) -> Option<std::net::IpAddr> {
 }
 
 /// The kubelet's configuration from the node flags.
-pub(crate) fn kubelet_config(
-    data_dir: &Path,
-    node: &NodeArgs,
-    control_plane: bool,
-) -> gantry_kubelet::KubeletConfig {
+pub(crate) fn kubelet_config(data_dir: &Path, node: &NodeArgs) -> gantry_kubelet::KubeletConfig {
     let name = node_name(node);
     let root = data_dir.join("agent");
     let mut config = gantry_kubelet::KubeletConfig::new(&name, root.clone());
@@ -138,8 +138,8 @@ pub(crate) fn kubelet_config(
     // With host-gw, the node's network masquerades what leaves the cluster; otherwise the bridge
     // masquerades what leaves the node.
     config.cni_masquerade = node.flannel_backend == "none";
-    config.control_plane = control_plane;
     config.kubelet_port = node.kubelet_port;
+    config.stop_pods_on_exit = node.stop_pods_on_exit;
     config.static_pod_path = Some(
         node.pod_manifest_path
             .clone()
@@ -203,6 +203,26 @@ fn network_config(node: &NodeArgs, node_name: &str) -> Option<gantry_network::Ne
     Some(config)
 }
 
+/// Prints `node <name> Ready` once the node's Ready condition is first true.
+async fn announce_ready(client: kube::Client, name: String) {
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+    loop {
+        if let Ok(Some(node)) = nodes.get_opt(&name).await {
+            let ready = node
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            if ready {
+                println!("node {name} Ready");
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 /// Runs a node's components — the kubelet, the service proxy, the pod network and the
 /// cluster DNS — against the API server at
 /// `server` until `shutdown` completes (or the kubelet fails), then stops them all.
@@ -210,10 +230,9 @@ pub(crate) async fn run_node(
     access: &Access,
     data_dir: &Path,
     node: &NodeArgs,
-    control_plane: bool,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let kubelet = kubelet_config(data_dir, node, control_plane);
+    let kubelet = kubelet_config(data_dir, node);
     let proxy = proxy_config(node, &kubelet.node_name);
     let network = network_config(node, &kubelet.node_name);
     let dns = dns_config(node, &kubelet.node_name);
@@ -221,6 +240,10 @@ pub(crate) async fn run_node(
     let proxy_client = crate::client::for_component(access, "kube-proxy").await?;
     let network_client = crate::client::for_component(access, "flannel").await?;
     let dns_client = crate::client::for_component(access, "coredns").await?;
+    let announce = tokio::spawn(announce_ready(
+        kubelet_client.clone(),
+        kubelet.node_name.clone(),
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -264,6 +287,7 @@ pub(crate) async fn run_node(
         let _ = stop_tx.send(true);
     };
     let (result, (), (), (), ()) = tokio::join!(kubelet, proxy, network, dns, signal);
+    announce.abort();
     result
 }
 
@@ -281,7 +305,6 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         &access,
         &args.data_dir,
         &args.node,
-        false,
         crate::server::shutdown_signal(),
     )
     .await

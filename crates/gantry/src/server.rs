@@ -143,6 +143,8 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     };
     let revision = store.current_revision().await?;
     tracing::info!(revision, "store ready");
+    // The progress a user watches for, on standard output (the logs go to standard error).
+    println!("store ready");
 
     let ranges = gantry_apiserver::allocator::Ranges::parse(
         &args.service_cluster_ip_range,
@@ -173,15 +175,20 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     let local = format!("https://{}", local_url_host(address));
     let kubeconfig = write_kubeconfig(&args.data_dir, &pki, address)?;
     let token = pki.join_token(&args.data_dir)?;
+    let public = match advertised_ip(&args) {
+        Some(ip) => format!("https://{}", SocketAddr::new(ip, address.port())),
+        None => local.clone(),
+    };
+    println!("api ready on {public}");
     // Scripts and newcomers look for this exact line.
     println!("export KUBECONFIG={}", kubeconfig.display());
     let join_objects = async {
         let admin = pki.kubeconfig(&local, "system:admin", &["system:masters"])?;
         let client = crate::client::for_component(&Access::Kubeconfig(admin), "gantry").await?;
-        let public = match advertised_ip(&args) {
-            Some(ip) => format!("https://{}", SocketAddr::new(ip, address.port())),
-            None => local.clone(),
-        };
+        if role == Role::Node && !args.disable_agent {
+            let name = crate::agent::node_name(&args.agent);
+            tokio::spawn(label_control_plane(client.clone(), name));
+        }
         crate::pki::publish_join_objects(client, &public, pki.authority(), &token).await?;
         println!("To join a node: gantry agent --server {public} --token {token}");
         anyhow::Ok(())
@@ -197,7 +204,7 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         }
         let name = crate::agent::node_name(&args.agent);
         let access = component(&format!("system:node:{name}"), &["system:nodes"])?;
-        crate::agent::run_node(&access, &args.data_dir, &args.agent, true, shutdown).await
+        crate::agent::run_node(&access, &args.data_dir, &args.agent, shutdown).await
     };
     // Everything stops when the agent has: it stops on the signal (after finishing the
     // teardowns it has begun, which still need the API server), or fails.
@@ -280,6 +287,28 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     Ok(())
+}
+
+/// Gives the server's own node its role label once it has registered (as k3s' server does: a
+/// node may not label itself with a role).
+async fn label_control_plane(client: kube::Client, name: String) {
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+    let patch = serde_json::json!({"metadata": {"labels": {"node-role.kubernetes.io/control-plane": "true"}}});
+    loop {
+        if let Ok(Some(_)) = nodes.get_opt(&name).await {
+            let params = kube::api::PatchParams::default();
+            match nodes
+                .patch(&name, &params, &kube::api::Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "labelling the node as the control plane failed")
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// `host:port` for reaching the API server on `address` from this machine.

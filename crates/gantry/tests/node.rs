@@ -194,7 +194,15 @@ async fn pods_run_as_real_containers() {
         .unwrap()
         .renew_time
         .unwrap();
-    let nodes = k.ok(&["get", "nodes"]);
+    // The server gives its node the role once it has registered (a node may not).
+    let nodes = common::poll_for(Duration::from_secs(30), || {
+        let nodes = k.ok(&["get", "nodes"]);
+        if nodes.contains("control-plane") {
+            nodes
+        } else {
+            String::new()
+        }
+    });
     assert!(
         nodes.contains("e2e-node-1") && nodes.contains("Ready") && nodes.contains("control-plane"),
         "{nodes}"

@@ -53,8 +53,6 @@ pub struct KubeletConfig {
     /// Whether the CNI bridge masquerades pods' traffic leaving the node's range; off when the
     /// node's network masquerades traffic leaving the cluster's instead.
     pub cni_masquerade: bool,
-    /// Whether this node runs the control plane (its role label).
-    pub control_plane: bool,
     /// How often the node status is computed (upstream's `nodeStatusUpdateFrequency`).
     pub status_update_frequency: Duration,
     /// Static pod manifests (upstream's `staticPodPath`); `None` runs none.
@@ -62,6 +60,8 @@ pub struct KubeletConfig {
     /// The port of the node's HTTP endpoints (logs, exec, ...) on the node's address; 0 picks
     /// a free one (several nodes on one machine).
     pub kubelet_port: u16,
+    /// Stop every pod when the node stops (otherwise they run on until it is back).
+    pub stop_pods_on_exit: bool,
 }
 
 impl KubeletConfig {
@@ -79,15 +79,16 @@ impl KubeletConfig {
             cni_bin_dir: PathBuf::from("/usr/lib/cni"),
             cni_masquerade: true,
             dns: pods::dns::DnsSettings::default(),
-            control_plane: false,
             status_update_frequency: Duration::from_secs(10),
             kubelet_port: 10250,
             static_pod_path: None,
+            stop_pods_on_exit: false,
         }
     }
 }
 
-/// Runs the node until `shutdown` completes. Pods keep running across a restart of the node.
+/// Runs the node until `shutdown` completes. Pods keep running across a restart of the node
+/// unless `stop_pods_on_exit` says otherwise.
 pub async fn run(
     config: KubeletConfig,
     client: kube::Client,
@@ -156,7 +157,7 @@ async fn run_node(
     let identity = NodeIdentity {
         name: config.node_name.clone(),
         ip,
-        labels: node::status::default_labels(&config.node_name, config.control_plane),
+        labels: node::status::default_labels(&config.node_name),
         pod_cidr: config.pod_cidr.clone(),
         data_dir: config.root_dir.clone(),
         kubelet_port,
@@ -211,6 +212,7 @@ async fn run_node(
             stop_rx.clone(),
         ))
     });
+    let teardown_ctx = Arc::clone(&ctx);
     let pods = tokio::spawn(pods::manager::run(ctx, stop_rx.clone()));
     let volumes = tokio::spawn(local_volumes::run(
         client.clone(),
@@ -259,6 +261,10 @@ async fn run_node(
     shutdown.await;
     let _ = stop_tx.send(true);
     let _ = tokio::join!(pods, heartbeat, status_loop, endpoints, volumes);
+    if config.stop_pods_on_exit {
+        let stopped = pods::teardown::stop_all(&teardown_ctx).await;
+        tracing::info!(pods = stopped, "stopped every pod on the way out");
+    }
     services_follower.abort();
     for task in static_pods.into_iter().chain(network) {
         let _ = task.await;

@@ -3,6 +3,7 @@
 //! so that quota counts what the others made of the object.
 
 pub mod limit_range;
+pub mod node_restriction;
 pub mod pod_security;
 pub mod quota;
 pub mod webhook;

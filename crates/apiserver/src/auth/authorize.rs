@@ -1,8 +1,10 @@
 //! Authorization, as upstream's default chain decides it: members of `system:masters` may do
-//! anything (upstream's privileged-group authorizer, ahead of every other), everyone else what
-//! the RBAC roles bound to them allow.
+//! anything (upstream's privileged-group authorizer, ahead of every other), nodes what the Node
+//! authorizer allows, and everyone what the RBAC roles bound to them allow. A refusal carries
+//! every authorizer's reason, joined as upstream's union authorizer joins them.
 
 use super::attributes::Attributes;
+use super::node::{Decision, NodeAuthorizer};
 use super::rbac::Policy;
 use super::user::{MASTERS, User};
 use crate::status::ApiError;
@@ -11,12 +13,23 @@ use crate::status::ApiError;
 #[derive(Debug, Clone, Default)]
 pub struct Authorizer {
     policy: Policy,
+    nodes: Option<NodeAuthorizer>,
 }
 
 impl Authorizer {
-    /// An authorizer over `policy`.
+    /// An authorizer over `policy`, without the Node authorizer (nodes are then users like any
+    /// other: what RBAC grants them).
     pub fn new(policy: Policy) -> Self {
-        Self { policy }
+        Self {
+            policy,
+            nodes: None,
+        }
+    }
+
+    /// Adds the Node authorizer ahead of RBAC.
+    pub fn with_nodes(mut self, nodes: NodeAuthorizer) -> Self {
+        self.nodes = Some(nodes);
+        self
     }
 
     /// The RBAC policy.
@@ -24,13 +37,30 @@ impl Authorizer {
         &self.policy
     }
 
-    /// Whether `user` may do what `attributes` say, and what the authorizer had to say.
+    /// The Node authorizer, when there is one.
+    pub fn nodes(&self) -> Option<&NodeAuthorizer> {
+        self.nodes.as_ref()
+    }
+
+    /// Whether `user` may do what `attributes` say, and what the authorizers had to say.
     pub fn decision(&self, user: &User, attributes: &Attributes) -> (bool, String) {
         if user.in_group(MASTERS) {
             return (true, String::new());
         }
+        let mut reasons = Vec::new();
+        match self.nodes.as_ref().and_then(|n| n.decide(user, attributes)) {
+            Some(Decision::Allow) => return (true, String::new()),
+            Some(Decision::NoOpinion(reason)) if !reason.is_empty() => reasons.push(reason),
+            _ => {}
+        }
         let verdict = self.policy.decide(user, attributes);
-        (verdict.allowed, verdict.reason)
+        if verdict.allowed {
+            return (true, String::new());
+        }
+        if !verdict.reason.is_empty() {
+            reasons.push(verdict.reason);
+        }
+        (false, reasons.join(", "))
     }
 
     /// Allows the request, or says why not with upstream's 403.
@@ -63,6 +93,7 @@ pub fn forbidden(user: &User, attributes: &Attributes, reason: &str) -> ApiError
             subresource,
             namespace,
             name,
+            ..
         } => {
             let full = match subresource {
                 Some(sub) => format!("{resource}/{sub}"),

@@ -30,6 +30,7 @@ fn resource(
         subresource: None,
         namespace: namespace.map(str::to_owned),
         name: Some(name.to_owned()),
+        field_selector: None,
     }
 }
 
@@ -116,6 +117,7 @@ pub fn impersonated(
             subresource: Some(key.clone()),
             namespace: None,
             name: Some(value.to_owned()),
+            field_selector: None,
         };
         may(&requester, &attributes)?;
         user.extra.entry(key).or_default().push(value.to_owned());

@@ -11,13 +11,15 @@
 //! upstream once treated its insecure port.
 //!
 //! Impersonation headers are honoured next ([`impersonate`]), then [`authorize`] decides:
-//! `system:masters` may do anything, everyone else what RBAC ([`rbac`]) allows.
+//! `system:masters` may do anything, nodes what the Node authorizer ([`node`]) allows, everyone
+//! (nodes too) what RBAC ([`rbac`]) allows.
 
 pub mod attributes;
 pub mod authenticate;
 pub mod authorize;
 pub mod bootstrap_token;
 pub mod impersonate;
+pub mod node;
 pub mod rbac;
 pub mod reviews;
 pub mod service_account;

@@ -53,6 +53,7 @@ fn asked(kind: &str, spec: &Value) -> Result<Attributes, ApiError> {
             subresource: optional("subresource"),
             namespace: optional("namespace"),
             name: optional("name"),
+            field_selector: None,
         });
     }
     if let Some(attributes) = spec.get("nonResourceAttributes").filter(|v| v.is_object()) {

@@ -73,3 +73,8 @@ pub async fn scoped<T>(user: User, work: impl Future<Output = T>) -> T {
 pub fn current() -> Option<User> {
     CURRENT.try_with(Clone::clone).ok()
 }
+
+/// Something of the current request's user, without copying it.
+pub fn with_current<R>(f: impl FnOnce(&User) -> R) -> Option<R> {
+    CURRENT.try_with(f).ok()
+}

@@ -3,6 +3,7 @@
 //! `GuaranteedUpdate` does.
 
 use super::{Registry, decode, encode, key, stamp};
+use crate::admission::node_restriction::{Op, Write};
 use crate::admission::webhook::Operation;
 use crate::allocator;
 use crate::meta;
@@ -456,6 +457,16 @@ impl Registry {
             }
             validate(&strategy, &candidate)?;
             crate::auth::rbac::escalation::check(resource, &candidate, None)?;
+            Box::pin(self.admit_node_restriction(Write {
+                resource,
+                subresource: None,
+                op: Op::Create,
+                name: &name,
+                namespace,
+                new: Some(&candidate),
+                old: None,
+            }))
+            .await?;
             // (Boxed: the admission futures are large and the write path is deep.)
             if Box::pin(self.admit_webhooks(
                 resource,
@@ -650,6 +661,16 @@ impl Registry {
             }
             validate(&strategy, &new)?;
             crate::auth::rbac::escalation::check(resource, &new, Some(&old))?;
+            Box::pin(self.admit_node_restriction(Write {
+                resource,
+                subresource,
+                op: Op::Update,
+                name,
+                namespace,
+                new: Some(&new),
+                old: Some(&old),
+            }))
+            .await?;
             // (Boxed: the admission futures are large and the write path is deep.)
             if Box::pin(self.admit_webhooks(
                 resource,
@@ -776,6 +797,16 @@ impl Registry {
             };
             let mut object = decode(resource, &kv)?;
             check_preconditions(resource, name, &object, kv.mod_revision, options)?;
+            Box::pin(self.admit_node_restriction(Write {
+                resource,
+                subresource: None,
+                op: Op::Delete,
+                name,
+                namespace,
+                new: None,
+                old: Some(&object),
+            }))
+            .await?;
             let mut finalizers = meta::finalizers(&object);
             match options.propagation_policy.as_deref() {
                 Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => {

@@ -187,8 +187,9 @@ impl Drop for Server {
 pub(crate) fn kill_runtime_leftovers(data_dir: &Path) {
     let dir = data_dir.join("agent").join("containerd");
     let pids = |pattern: String| -> Vec<String> {
+        // (`--`: the shims' pattern starts with a dash, which pgrep would take for options.)
         Command::new("pgrep")
-            .arg("-f")
+            .args(["-f", "--"])
             .arg(pattern)
             .output()
             .map(|out| {

@@ -39,8 +39,9 @@ pub struct NodeIdentity {
     pub kubelet_port: u16,
 }
 
-/// The labels upstream's kubelet puts on its node.
-pub fn default_labels(name: &str, control_plane: bool) -> BTreeMap<String, String> {
+/// The labels upstream's kubelet puts on its node. (A role label is not among them: a node may
+/// not give itself one — NodeRestriction refuses it — so the server labels its own node.)
+pub fn default_labels(name: &str) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     labels.insert("kubernetes.io/hostname".to_owned(), name.to_owned());
     labels.insert("kubernetes.io/os".to_owned(), "linux".to_owned());
@@ -50,12 +51,6 @@ pub fn default_labels(name: &str, control_plane: bool) -> BTreeMap<String, Strin
         "beta.kubernetes.io/arch".to_owned(),
         facts::go_arch().to_owned(),
     );
-    if control_plane {
-        labels.insert(
-            "node-role.kubernetes.io/control-plane".to_owned(),
-            "true".to_owned(),
-        );
-    }
     labels
 }
 
@@ -330,11 +325,14 @@ mod tests {
     }
 
     #[test]
-    fn control_plane_nodes_carry_the_role_label() {
-        let labels = default_labels("n1", true);
+    fn a_node_labels_itself_with_what_it_is_but_not_its_role() {
+        let labels = default_labels("n1");
         assert_eq!(labels["kubernetes.io/hostname"], "n1");
         assert_eq!(labels["kubernetes.io/os"], "linux");
-        assert!(labels.contains_key("node-role.kubernetes.io/control-plane"));
-        assert!(!default_labels("n1", false).contains_key("node-role.kubernetes.io/control-plane"));
+        assert!(
+            !labels
+                .keys()
+                .any(|k| k.starts_with("node-role.kubernetes.io/"))
+        );
     }
 }

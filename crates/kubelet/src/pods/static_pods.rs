@@ -11,7 +11,7 @@ use crate::pods::teardown::remove_sandbox;
 use crate::pods::worker::Worker;
 use k8s_cri::v1 as cri;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -121,7 +121,13 @@ async fn mirror(ctx: &PodContext, pod: &Pod, node_uid: Option<&str>) -> Result<(
         .cloned()
         .unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-    if let Some(existing) = api.get_opt(&name).await? {
+    // Listed by node, not read by name: a node may read only pods bound to it, and a mirror
+    // that does not exist yet is bound to nothing (the Node authorizer refuses, not 404s).
+    let own = ListParams::default().fields(&format!(
+        "metadata.name={name},spec.nodeName={}",
+        ctx.node_name
+    ));
+    if let Some(existing) = api.list(&own).await?.items.into_iter().next() {
         let mirrored = existing
             .metadata
             .annotations

@@ -181,3 +181,60 @@ pub async fn remove_orphans(
     }
     Ok(removed)
 }
+
+/// How long each container gets to stop when the node stops them all on its way out.
+const EXIT_GRACE_SECONDS: i64 = 10;
+
+/// Stops and removes every pod sandbox this node runs, static pods included (the node is
+/// going away, not forgetting them: the API objects stay). Returns how many there were.
+pub async fn stop_all(ctx: &PodContext) -> usize {
+    let sandboxes = match ctx
+        .cri
+        .runtime
+        .clone()
+        .list_pod_sandbox(cri::ListPodSandboxRequest { filter: None })
+        .await
+    {
+        Ok(response) => response.into_inner().items,
+        Err(e) => {
+            tracing::warn!(error = %e.message(), "listing the sandboxes to stop failed");
+            return 0;
+        }
+    };
+    let ours: Vec<_> = sandboxes
+        .into_iter()
+        .filter(|sandbox| sandbox.labels.contains_key(POD_UID_LABEL))
+        .collect();
+    let stop = |sandbox: cri::PodSandbox| async move {
+        let containers = ctx
+            .cri
+            .runtime
+            .clone()
+            .list_containers(cri::ListContainersRequest {
+                filter: Some(cri::ContainerFilter {
+                    pod_sandbox_id: sandbox.id.clone(),
+                    ..cri::ContainerFilter::default()
+                }),
+            })
+            .await
+            .map(|r| r.into_inner().containers)
+            .unwrap_or_default();
+        // SIGTERM and a moment, as a drain would give, then the sandbox with whatever is left.
+        futures::future::join_all(containers.iter().map(|container| {
+            let mut runtime = ctx.cri.runtime.clone();
+            let request = cri::StopContainerRequest {
+                container_id: container.id.clone(),
+                timeout: EXIT_GRACE_SECONDS,
+            };
+            async move { runtime.stop_container(request).await }
+        }))
+        .await;
+        remove_sandbox(ctx, &sandbox.id).await;
+        if let Some(uid) = sandbox.labels.get(POD_UID_LABEL) {
+            volumes::teardown(ctx, uid).await;
+        }
+    };
+    let count = ours.len();
+    futures::future::join_all(ours.into_iter().map(stop)).await;
+    count
+}

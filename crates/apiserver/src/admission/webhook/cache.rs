@@ -1,14 +1,13 @@
 //! The webhook configurations, kept in memory and followed from the store, so that a write
 //! in a cluster without webhooks costs no store read to find that out.
 
+use crate::follow;
 use crate::registry::Registry;
 use crate::status::ApiError;
-use futures::StreamExt;
-use gantry_store::{EventKind, RangeRequest, WatchRequest, WatchResponse};
+use gantry_store::KeyValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
 
 const MUTATING: &str = "/registry/admissionregistration.k8s.io/mutatingwebhookconfigurations/";
 const VALIDATING: &str = "/registry/admissionregistration.k8s.io/validatingwebhookconfigurations/";
@@ -54,66 +53,37 @@ impl Configurations {
     }
 }
 
-async fn load(registry: &Registry) -> Result<i64, ApiError> {
-    let mut fresh = Configurations::default();
-    let mut revision = 0;
-    for prefix in [MUTATING, VALIDATING] {
-        let page = registry.store().range(RangeRequest::prefix(prefix)).await?;
-        for kv in &page.kvs {
+/// The configurations as a [`follow::View`].
+#[derive(Clone)]
+struct Followed(Shared);
+
+impl follow::View for Followed {
+    const WHAT: &'static str = "admission webhook configurations";
+
+    fn prefixes(&self) -> Vec<String> {
+        vec![MUTATING.to_owned(), VALIDATING.to_owned()]
+    }
+
+    fn reload(&self, kvs: &[KeyValue]) {
+        let mut fresh = Configurations::default();
+        for kv in kvs {
             fresh.put(&kv.key, &kv.value);
         }
-        revision = revision.max(page.revision);
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = fresh;
     }
-    *registry
-        .webhooks()
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
-    Ok(revision)
-}
 
-async fn follow_from(registry: &Registry, revision: i64) -> Result<(), ApiError> {
-    let mut stream = registry
-        .store()
-        .watch(
-            WatchRequest::prefix("/registry/admissionregistration.k8s.io/")
-                .from_revision(revision + 1),
-        )
-        .await?;
-    while let Some(response) = stream.next().await {
-        let WatchResponse::Events(events) = response? else {
-            continue;
-        };
-        let mut configurations = registry
-            .webhooks()
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for event in events {
-            match event.kind {
-                EventKind::Put => configurations.put(&event.kv.key, &event.kv.value),
-                EventKind::Delete => configurations.delete(&event.kv.key),
+    fn apply(&self, changes: &[(String, Option<&[u8]>)]) {
+        let mut configurations = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        for (key, value) in changes {
+            match value {
+                Some(value) => configurations.put(key, value),
+                None => configurations.delete(key),
             }
         }
     }
-    Ok(())
 }
 
 /// Loads the configurations, then follows them in the background.
 pub async fn start(registry: &Registry) -> Result<(), ApiError> {
-    let mut revision = load(registry).await?;
-    let registry = registry.clone();
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = follow_from(&registry, revision).await {
-                tracing::warn!(error = %e.message, "following the webhook configurations failed; re-listing");
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            match load(&registry).await {
-                Ok(r) => revision = r,
-                Err(e) => {
-                    tracing::warn!(error = %e.message, "listing the webhook configurations failed")
-                }
-            }
-        }
-    });
-    Ok(())
+    follow::start(registry, Followed(registry.webhooks().clone())).await
 }

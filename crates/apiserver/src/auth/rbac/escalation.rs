@@ -193,6 +193,7 @@ fn may(
         subresource: None,
         namespace: Some(namespace.to_owned()).filter(|n| !n.is_empty()),
         name: Some(name.to_owned()),
+        field_selector: None,
     };
     authorizer.decision(user, &attributes).0
 }

@@ -4,14 +4,13 @@
 use super::rules;
 use crate::auth::attributes::Attributes;
 use crate::auth::user::User;
+use crate::follow;
 use crate::registry::Registry;
 use crate::status::ApiError;
-use futures::StreamExt;
-use gantry_store::{EventKind, RangeRequest, WatchRequest, WatchResponse};
+use gantry_store::KeyValue;
 use k8s_openapi::api::rbac::v1::{PolicyRule, RoleRef, Subject};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// Where every RBAC object is stored.
 const PREFIX: &str = "/registry/rbac.authorization.k8s.io/";
@@ -259,60 +258,34 @@ impl Policy {
     /// Reads every RBAC object, then follows the store in the background.
     pub async fn start(registry: &Registry) -> Result<Self, ApiError> {
         let policy = Self::default();
-        let revision = policy.load(registry).await?;
-        let follower = policy.clone();
-        let registry = registry.clone();
-        tokio::spawn(async move { follower.follow(registry, revision).await });
+        follow::start(registry, policy.clone()).await?;
         Ok(policy)
     }
+}
 
-    async fn load(&self, registry: &Registry) -> Result<i64, ApiError> {
-        let page = registry.store().range(RangeRequest::prefix(PREFIX)).await?;
+impl follow::View for Policy {
+    const WHAT: &'static str = "RBAC objects";
+
+    fn prefixes(&self) -> Vec<String> {
+        vec![PREFIX.to_owned()]
+    }
+
+    fn reload(&self, kvs: &[KeyValue]) {
         let mut objects = Objects::default();
-        for kv in &page.kvs {
+        for kv in kvs {
             objects.put(&kv.key, &kv.value);
         }
-        *self
-            .objects
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = objects;
-        Ok(page.revision)
+        *self.objects.write().unwrap_or_else(PoisonError::into_inner) = objects;
     }
 
-    async fn follow(&self, registry: Registry, mut revision: i64) {
-        loop {
-            if let Err(e) = self.follow_from(&registry, revision).await {
-                tracing::warn!(error = %e.message, "following the RBAC objects failed; re-listing");
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            match self.load(&registry).await {
-                Ok(r) => revision = r,
-                Err(e) => tracing::warn!(error = %e.message, "listing the RBAC objects failed"),
+    fn apply(&self, changes: &[(String, Option<&[u8]>)]) {
+        let mut objects = self.objects.write().unwrap_or_else(PoisonError::into_inner);
+        for (key, value) in changes {
+            match value {
+                Some(value) => objects.put(key, value),
+                None => objects.delete(key),
             }
         }
-    }
-
-    async fn follow_from(&self, registry: &Registry, revision: i64) -> Result<(), ApiError> {
-        let mut stream = registry
-            .store()
-            .watch(WatchRequest::prefix(PREFIX).from_revision(revision + 1))
-            .await?;
-        while let Some(response) = stream.next().await {
-            let WatchResponse::Events(events) = response? else {
-                continue;
-            };
-            let mut objects = self
-                .objects
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for event in events {
-                match event.kind {
-                    EventKind::Put => objects.put(&event.kv.key, &event.kv.value),
-                    EventKind::Delete => objects.delete(&event.kv.key),
-                }
-            }
-        }
-        Ok(())
     }
 }
 

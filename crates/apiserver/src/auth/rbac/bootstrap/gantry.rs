@@ -69,12 +69,6 @@ pub const CLUSTER_ROLE_BINDINGS: &[BindingSpec] = &[
         ),
         subjects: &[("Group", "system:nodes")],
     },
-    // Until the Node authorizer: nodes get upstream's node role (the pre-1.8 binding).
-    BindingSpec {
-        name: "gantry:nodes",
-        role: ("ClusterRole", "system:node"),
-        subjects: &[("Group", "system:nodes")],
-    },
     BindingSpec {
         name: "gantry:node-components",
         role: ("ClusterRole", "gantry:node-components"),
@@ -88,6 +82,10 @@ pub const CLUSTER_ROLE_BINDINGS: &[BindingSpec] = &[
         subjects: &[("User", "system:kube-controller-manager")],
     },
 ];
+
+/// Bindings earlier releases made and no cluster should keep: `gantry:nodes` gave every node the
+/// whole `system:node` role before the Node authorizer existed.
+pub const RETIRED_CLUSTER_ROLE_BINDINGS: &[&str] = &["gantry:nodes"];
 
 /// Gantry's namespaced roles: kubeadm's public cluster-info reader.
 pub const NAMESPACE_ROLES: &[(&str, RoleSpec)] = &[(

@@ -111,6 +111,18 @@ pub async fn ensure(registry: &Registry) -> Result<(), ApiError> {
     for binding in super::cluster_role_bindings() {
         reconcile(registry, "clusterrolebindings", None, binding).await?;
     }
+    let bindings = catalogue::find(GROUP, "v1", "clusterrolebindings")
+        .ok_or_else(|| ApiError::internal("the catalogue has no clusterrolebindings"))?;
+    for name in super::gantry::RETIRED_CLUSTER_ROLE_BINDINGS {
+        match registry
+            .delete(bindings, None, name, &Default::default(), false)
+            .await
+        {
+            Ok(_) => tracing::info!(name, "removed a retired cluster role binding"),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
     for (namespace, role) in super::namespace_roles() {
         reconcile(
             registry,
