@@ -35,6 +35,8 @@ pub struct Handler {
     server_address: String,
     authorizer: crate::auth::authorize::Authorizer,
     tokens: Option<crate::auth::service_account::TokenIssuer>,
+    /// How kubelets are reached (logs, exec, attach, port-forward, node proxy).
+    kubelets: gantry_streaming::Dialer,
 }
 
 fn json_response(code: u16, body: &Value, content_type: &str) -> Response<Body> {
@@ -123,7 +125,14 @@ impl Handler {
             server_address,
             authorizer,
             tokens,
+            kubelets: gantry_streaming::Dialer::default(),
         }
+    }
+
+    /// Reaches kubelets with `dialer` (TLS with the API server's client certificate).
+    pub fn with_kubelets(mut self, dialer: gantry_streaming::Dialer) -> Self {
+        self.kubelets = dialer;
+        self
     }
 
     /// The ServiceAccount token issuer, if the server has a signing key.
@@ -276,7 +285,7 @@ impl Handler {
         target: crate::node_proxy::StreamTarget,
         request: &mut http::Request<B>,
     ) -> Response<Body> {
-        match crate::node_proxy::stream(&self.registry, &target, request).await {
+        match crate::node_proxy::stream(&self.registry, &self.kubelets, &target, request).await {
             Ok(response) => response,
             Err(error) => error_response(&error),
         }
@@ -284,7 +293,7 @@ impl Handler {
 
     /// `GET nodes/<name>/proxy/<path>`, passed to the node.
     pub async fn proxy_node(&self, node: &str, path: &str, query: Option<&str>) -> Response<Body> {
-        match crate::node_proxy::node_get(&self.registry, node, path, query).await {
+        match crate::node_proxy::node_get(&self.registry, &self.kubelets, node, path, query).await {
             Ok(response) => response,
             Err(error) => error_response(&error),
         }
@@ -374,7 +383,14 @@ impl Handler {
         }
         if sub == Some("log") {
             let (ns, name) = (ns.unwrap_or_default(), name.unwrap_or_default());
-            return crate::node_proxy::container_log(&self.registry, ns, name, query).await;
+            return crate::node_proxy::container_log(
+                &self.registry,
+                &self.kubelets,
+                ns,
+                name,
+                query,
+            )
+            .await;
         }
         // `POST .../pods/<name>/binding`, `.../eviction`, and the older `POST .../bindings`.
         let pods =

@@ -116,6 +116,11 @@ impl ApiServer {
             .map(tls::server_config)
             .transpose()
             .map_err(Error::Tls)?;
+        let kubelets = match config.tls.as_ref().map(tls::kubelet_client_config) {
+            Some(Ok(Some(client))) => gantry_streaming::Dialer::tls(client),
+            Some(Err(e)) => return Err(Error::Tls(e)),
+            _ => gantry_streaming::Dialer::default(),
+        };
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|source| Error::Bind {
@@ -167,7 +172,8 @@ impl ApiServer {
             .map_or_else(|_| config.bind.to_string(), |a| a.to_string());
         Ok(Self {
             listener,
-            handler: handler::Handler::new(registry, cache, address, authorizer, tokens),
+            handler: handler::Handler::new(registry, cache, address, authorizer, tokens)
+                .with_kubelets(kubelets),
             tls,
         })
     }

@@ -10,11 +10,10 @@ use crate::status::ApiError;
 use bytes::Bytes;
 use futures::StreamExt;
 use gantry_api::catalogue;
+use gantry_streaming::Dialer;
 use http::Response;
-use http_body_util::{BodyExt, Empty, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use std::convert::Infallible;
 
@@ -101,8 +100,9 @@ fn check_log_state(
     Ok(())
 }
 
-/// The base URL of a node's endpoints: its InternalIP and `daemonEndpoints` port.
-fn node_base(node: &Value) -> Result<String, ApiError> {
+/// The base URL of a node's endpoints: its InternalIP and `daemonEndpoints` port, over
+/// `scheme` (`https` when the API server has a client certificate for kubelets).
+fn node_base(node: &Value, scheme: &str) -> Result<String, ApiError> {
     let address = node["status"]["addresses"]
         .as_array()
         .into_iter()
@@ -119,12 +119,13 @@ fn node_base(node: &Value) -> Result<String, ApiError> {
     } else {
         address.to_owned()
     };
-    Ok(format!("http://{host}:{port}"))
+    Ok(format!("{scheme}://{host}:{port}"))
 }
 
 /// `GET .../pods/<name>/log`.
 pub async fn container_log(
     registry: &Registry,
+    kubelets: &Dialer,
     namespace: &str,
     name: &str,
     query: &Query,
@@ -149,15 +150,14 @@ pub async fn container_log(
         .collect();
     let url = format!(
         "{}/containerLogs/{namespace}/{name}/{container}?{}",
-        node_base(&node)?,
+        node_base(&node, kubelets.scheme())?,
         passed.join("&")
     );
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
     let uri: http::Uri = url
         .parse()
         .map_err(|e| ApiError::internal(format!("{e}")))?;
-    let response = client
-        .get(uri)
+    let response = kubelets
+        .get(&uri)
         .await
         .map_err(|e| ApiError::internal(format!("error dialing the node {node_name}: {e}")))?;
     let status = response.status().as_u16();
@@ -222,6 +222,7 @@ impl StreamTarget {
 /// Passes an exec, attach or port-forward upgrade to the pod's node.
 pub async fn stream<B>(
     registry: &Registry,
+    kubelets: &Dialer,
     target: &StreamTarget,
     request: &mut http::Request<B>,
 ) -> Result<Response<Body>, ApiError> {
@@ -259,11 +260,12 @@ pub async fn stream<B>(
         )));
     }
     let node = registry.get(nodes, None, &node_name).await?;
-    let url = format!("{}{path}?{query}", node_base(&node)?);
+    let url = format!("{}{path}?{query}", node_base(&node, kubelets.scheme())?);
     let uri: http::Uri = url
         .parse()
         .map_err(|e| ApiError::internal(format!("{e}")))?;
-    let response = gantry_streaming::proxy_upgrade(request, &uri)
+    let response = kubelets
+        .proxy_upgrade(request, &uri)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(response.map(|body| body.boxed_unsync()))
@@ -284,22 +286,23 @@ pub fn parse_node_proxy(path: &str) -> Option<(String, String)> {
 /// Passes a GET to the node's endpoints and streams its answer back.
 pub async fn node_get(
     registry: &Registry,
+    kubelets: &Dialer,
     node_name: &str,
     path: &str,
     query: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
     let nodes = catalogue::find("", "v1", "nodes").ok_or_else(|| ApiError::internal("no nodes"))?;
     let node = registry.get(nodes, None, node_name).await?;
+    let base = node_base(&node, kubelets.scheme())?;
     let url = match query {
-        Some(query) => format!("{}/{path}?{query}", node_base(&node)?),
-        None => format!("{}/{path}", node_base(&node)?),
+        Some(query) => format!("{base}/{path}?{query}"),
+        None => format!("{base}/{path}"),
     };
     let uri: http::Uri = url
         .parse()
         .map_err(|e| ApiError::internal(format!("{e}")))?;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let response = client
-        .get(uri)
+    let response = kubelets
+        .get(&uri)
         .await
         .map_err(|e| ApiError::internal(format!("error dialing the node {node_name}: {e}")))?;
     let (parts, body) = response.into_parts();
@@ -395,6 +398,7 @@ mod tests {
             "addresses": [{"type": "Hostname", "address": "n"}, {"type": "InternalIP", "address": "192.0.2.7"}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 4321}}
         }});
-        assert_eq!(node_base(&node).unwrap(), "http://192.0.2.7:4321");
+        assert_eq!(node_base(&node, "http").unwrap(), "http://192.0.2.7:4321");
+        assert_eq!(node_base(&node, "https").unwrap(), "https://192.0.2.7:4321");
     }
 }

@@ -73,6 +73,9 @@ pub struct Config {
     /// The authority that signs approved certificate requests (upstream's
     /// `--cluster-signing-cert-file`/`-key-file`); `None` signs nothing.
     pub signing: Option<Arc<gantry_pki::Authority>>,
+    /// The longest a signed certificate is valid (upstream's `--cluster-signing-duration`,
+    /// a year); a request's `expirationSeconds` can only shorten it.
+    pub signing_duration: Duration,
     /// The certificate (PEM) published as `kube-root-ca.crt` in every namespace (upstream's
     /// `--root-ca-file`); `None` publishes nothing.
     pub root_ca: Option<String>,
@@ -89,6 +92,7 @@ impl Default for Config {
             cluster_cidr: None,
             node_cidr_mask_size: 24,
             signing: None,
+            signing_duration: gantry_pki::authority::LEAF_VALIDITY,
             root_ca: None,
         }
     }
@@ -251,8 +255,12 @@ pub async fn run(
         rbac_aggregation::AggregationController::new(&ctx, Arc::clone(&cluster_roles));
     let certificates = config.signing.clone().map(|authority| {
         let requests = Arc::new(informer::Informer::default());
-        let controller =
-            certificates::CertificateController::new(&ctx, Arc::clone(&requests), authority);
+        let controller = certificates::CertificateController::new(
+            &ctx,
+            Arc::clone(&requests),
+            authority,
+            config.signing_duration,
+        );
         (requests, controller)
     });
     if let Err(e) = volumes.local_path().ensure_class(client.clone()).await {

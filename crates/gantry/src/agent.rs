@@ -232,7 +232,12 @@ pub(crate) async fn run_node(
     node: &NodeArgs,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let kubelet = kubelet_config(data_dir, node);
+    let mut kubelet = kubelet_config(data_dir, node);
+    // The node trusts the authority its own credentials name to vouch for its callers.
+    if let Access::Kubeconfig(text) = access {
+        kubelet.client_ca_pem =
+            gantry_pki::kubeconfig::embedded(text, "certificate-authority-data");
+    }
     let proxy = proxy_config(node, &kubelet.node_name);
     let network = network_config(node, &kubelet.node_name);
     let dns = dns_config(node, &kubelet.node_name);
@@ -294,18 +299,50 @@ pub(crate) async fn run_node(
 /// Runs the node until SIGTERM or Ctrl-C.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!(server = %args.server, "starting the node agent");
-    let access = crate::join::access(
-        &args.server,
-        args.token.as_deref(),
-        &args.data_dir,
-        &node_name(&args.node),
-    )
-    .await?;
-    run_node(
-        &access,
-        &args.data_dir,
-        &args.node,
-        crate::server::shutdown_signal(),
-    )
-    .await
+    let name = node_name(&args.node);
+    let shutdown = crate::server::shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut access =
+        crate::join::access(&args.server, args.token.as_deref(), &args.data_dir, &name).await?;
+    loop {
+        // The node runs until the signal, or until its certificate has been renewed: then its
+        // components start again with the new one (pods run on meanwhile, as across any
+        // restart of the node).
+        let renewed = std::cell::RefCell::new(None);
+        let stop = async {
+            tokio::select! {
+                () = &mut shutdown => {}
+                kubeconfig = renew_when_due(&args, &name, &access) => {
+                    *renewed.borrow_mut() = Some(kubeconfig);
+                }
+            }
+        };
+        run_node(&access, &args.data_dir, &args.node, stop).await?;
+        match renewed.into_inner() {
+            Some(kubeconfig) => access = Access::Kubeconfig(kubeconfig),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Completes with a renewed kubeconfig once the node's certificate is due for renewal and has
+/// been renewed (retrying every 30 s while the API server cannot); never for a node without
+/// a certificate.
+async fn renew_when_due(args: &Args, name: &str, access: &Access) -> String {
+    let Access::Kubeconfig(kubeconfig) = access else {
+        return std::future::pending().await;
+    };
+    let Some(due_in) = crate::join::renewal_due_in(kubeconfig) else {
+        return std::future::pending().await;
+    };
+    tokio::time::sleep(due_in).await;
+    loop {
+        match crate::join::renew(&args.server, kubeconfig, &args.data_dir, name).await {
+            Ok(renewed) => return renewed,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "renewing the node's certificate failed; retrying in 30s");
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            }
+        }
+    }
 }

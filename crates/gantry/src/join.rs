@@ -6,7 +6,10 @@
 //!    bootstrap-token user, ask for a client certificate for `system:node:<name>` through a
 //!    CertificateSigningRequest, which the controller manager approves and signs;
 //! 3. keep the certificate in `<data-dir>/agent/kubelet.kubeconfig`, so that a restart needs no
-//!    token.
+//!    token;
+//! 4. when four fifths of its lifetime have passed (upstream's kubelet picks a moment between
+//!    70 and 90 %), ask for a new one with the current one, as the node itself (upstream's
+//!    `selfnodeclient` approval), and keep that instead.
 
 use crate::client::Access;
 use anyhow::Context;
@@ -22,8 +25,12 @@ use std::time::{Duration, Instant};
 /// How long to wait for the request to be approved and signed.
 const SIGNING_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Renew a kept certificate that has less than this left (k3s renews within 90 days).
-const RENEW_BEFORE: Duration = Duration::from_secs(90 * 24 * 3600);
+/// A kept certificate with less than this left is not used: it could expire before it is
+/// renewed, so the node joins again with its token.
+const USABLE_FOR_AT_LEAST: Duration = Duration::from_secs(60);
+
+/// How much of a certificate's lifetime passes before the node renews it.
+const RENEW_AT: f64 = 0.8;
 
 /// How the node reaches the API server at `server`: its kept kubeconfig, else by joining with
 /// `token`; a plain `http://` server needs neither.
@@ -57,21 +64,72 @@ pub(crate) async fn access(
     Ok(Access::Kubeconfig(kubeconfig))
 }
 
-/// The kept kubeconfig, if it is for `server` and its certificate is not due for renewal.
+/// The validity of a kubeconfig's client certificate: `(not before, not after)`, in seconds
+/// since the epoch.
+fn validity(text: &str) -> Option<(i64, i64)> {
+    let cert = kubeconfig::embedded(text, "client-certificate-data")?;
+    let der = gantry_pki::identity::first_certificate_der(&cert).ok()?;
+    Some((
+        gantry_pki::identity::not_before(&der).ok()?,
+        gantry_pki::identity::not_after(&der).ok()?,
+    ))
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The kept kubeconfig, if it is for `server` and its certificate is still usable.
 fn kept(path: &Path, server: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     if !text.contains(&format!("server: {server}\n")) {
         return None;
     }
-    let cert = kubeconfig::embedded(&text, "client-certificate-data")?;
-    let der = gantry_pki::identity::first_certificate_der(&cert).ok()?;
-    let expires = gantry_pki::identity::not_after(&der).ok()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    let left = u64::try_from(expires).ok()?.checked_sub(now)?;
-    (Duration::from_secs(left) > RENEW_BEFORE).then_some(text)
+    let (_, expires) = validity(&text)?;
+    let left = u64::try_from(expires.checked_sub(now_secs())?).ok()?;
+    (Duration::from_secs(left) > USABLE_FOR_AT_LEAST).then_some(text)
+}
+
+/// How long until the certificate in `kubeconfig` is due for renewal (zero when it already
+/// is); `None` when it carries none.
+pub(crate) fn renewal_due_in(kubeconfig: &str) -> Option<Duration> {
+    let (not_before, until) = validity(kubeconfig)?;
+    // Its lifetime counts from when it was issued, not from the backdated start (which would
+    // make a short-lived certificate due at once).
+    let backdate = i64::try_from(gantry_pki::authority::BACKDATE.as_secs()).unwrap_or(0);
+    let from = (not_before + backdate).min(until);
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        reason = "certificate lifetimes are far below f64's exact range; a second either way is nothing"
+    )]
+    let due = from + ((until - from) as f64 * RENEW_AT) as i64;
+    Some(Duration::from_secs(
+        u64::try_from(due - now_secs()).unwrap_or(0),
+    ))
+}
+
+/// Asks for a new certificate for `node_name` with the current one (`kubeconfig`), and keeps
+/// the result in `<data-dir>/agent/kubelet.kubeconfig`; returns it.
+pub(crate) async fn renew(
+    server: &str,
+    kubeconfig: &str,
+    data_dir: &Path,
+    node_name: &str,
+) -> anyhow::Result<String> {
+    let ca_pem = kubeconfig::embedded(kubeconfig, "certificate-authority-data")
+        .context("the node's kubeconfig names no certificate authority")?;
+    let client =
+        crate::client::for_component(&Access::Kubeconfig(kubeconfig.to_owned()), "kubelet").await?;
+    let renewed = ask_for_certificate(client, server, &ca_pem, node_name)
+        .await
+        .context("renewing the node's certificate")?;
+    let path = data_dir.join("agent").join("kubelet.kubeconfig");
+    gantry_pki::authority::write_private(&path, &renewed)?;
+    tracing::info!(node = node_name, "renewed the node's certificate");
+    Ok(renewed)
 }
 
 /// Reads the server's authority from `cluster-info` and checks it against the token.
@@ -102,8 +160,8 @@ async fn discover(server: &str, token: &JoinToken) -> anyhow::Result<String> {
     Ok(ca_pem)
 }
 
-/// Asks for and waits for a client certificate for `system:node:<node_name>`; returns the
-/// node's kubeconfig.
+/// Joins as the token's bootstrap user: asks for and waits for a client certificate for
+/// `system:node:<node_name>`; returns the node's kubeconfig.
 async fn request_certificate(
     server: &str,
     ca_pem: &str,
@@ -113,6 +171,25 @@ async fn request_certificate(
     let bearer = token.bearer();
     let bootstrap = kubeconfig::render("default", server, ca_pem, &Credentials::Token(&bearer));
     let client = crate::client::for_component(&Access::Kubeconfig(bootstrap), "kubelet").await?;
+    ask_for_certificate(client, server, ca_pem, node_name)
+        .await
+        .map_err(|e| match e.downcast_ref::<kube::Error>() {
+            Some(kube::Error::Api(status)) if status.code == 401 => anyhow::anyhow!(
+                "the server refused the join token {}.<secret>: it is unknown, expired or not usable for authentication",
+                token.id
+            ),
+            _ => e,
+        })
+}
+
+/// Asks, through `client`, for a client certificate for `system:node:<node_name>` and waits
+/// for it; returns the node's kubeconfig with it.
+async fn ask_for_certificate(
+    client: kube::Client,
+    server: &str,
+    ca_pem: &str,
+    node_name: &str,
+) -> anyhow::Result<String> {
     let user = format!("system:node:{node_name}");
     let (request_pem, key_pem) = gantry_pki::authority::request(&user, &["system:nodes"])?;
     let csr: CertificateSigningRequest = serde_json::from_value(serde_json::json!({
@@ -126,16 +203,7 @@ async fn request_certificate(
         },
     }))?;
     let api: Api<CertificateSigningRequest> = Api::all(client);
-    let created = api
-        .create(&PostParams::default(), &csr)
-        .await
-        .map_err(|e| match &e {
-            kube::Error::Api(status) if status.code == 401 => anyhow::anyhow!(
-                "the server refused the join token {}.<secret>: it is unknown, expired or not usable for authentication",
-                token.id
-            ),
-            _ => anyhow::Error::new(e).context("asking for the node's certificate"),
-        })?;
+    let created = api.create(&PostParams::default(), &csr).await?;
     let name = created.metadata.name.unwrap_or_default();
     tracing::info!(request = %name, "asked for the node's client certificate");
     let deadline = Instant::now() + SIGNING_TIMEOUT;
@@ -172,5 +240,42 @@ async fn request_certificate(
             SIGNING_TIMEOUT.as_secs()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is the failure report"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_comes_at_four_fifths_of_the_lifetime_counted_from_issue() {
+        let authority = gantry_pki::Authority::generate("test-ca").unwrap();
+        let mut leaf = gantry_pki::Leaf::client("system:node:n1", &["system:nodes"]);
+        leaf.validity = Duration::from_secs(1000);
+        let issued = authority.issue(&leaf).unwrap();
+        let text = kubeconfig::render(
+            "default",
+            "https://192.0.2.1:6443",
+            authority.cert_pem(),
+            &Credentials::Certificate {
+                cert_pem: &issued.cert_pem,
+                key_pem: &issued.key_pem,
+            },
+        );
+        let due = renewal_due_in(&text).unwrap().as_secs();
+        assert!((795..=800).contains(&due), "due in {due}s");
+        assert!(kept_text_is_usable(&text));
+    }
+
+    fn kept_text_is_usable(text: &str) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubelet.kubeconfig");
+        std::fs::write(&path, text).unwrap();
+        kept(&path, "https://192.0.2.1:6443").is_some()
+            && kept(&path, "https://other:6443").is_none()
     }
 }

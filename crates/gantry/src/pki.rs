@@ -83,10 +83,16 @@ impl ServerPki {
         let issued = self
             .authority
             .issue(&Leaf::server("kube-apiserver", dns, addresses))?;
+        // kubeadm's name for the API server's identity toward kubelets.
+        let kubelet_client = self.authority.issue(&Leaf::client(
+            gantry_apiserver::tls::KUBELET_CLIENT_USER,
+            &[],
+        ))?;
         Ok(gantry_apiserver::tls::TlsConfig {
             cert_pem: issued.cert_pem,
             key_pem: issued.key_pem,
             client_ca_pem: self.authority.cert_pem().to_owned(),
+            kubelet_client: Some(kubelet_client),
         })
     }
 

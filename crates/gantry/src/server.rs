@@ -72,6 +72,10 @@ pub(crate) struct Args {
     local_path_dir: Option<PathBuf>,
     #[command(flatten)]
     ipam: crate::controller_manager::IpamArgs,
+    /// The longest a certificate signed for a CertificateSigningRequest is valid (upstream's
+    /// `--cluster-signing-duration`); nodes renew theirs when four fifths of it have passed.
+    #[arg(long, default_value = "8760h", value_parser = crate::duration::parse)]
+    cluster_signing_duration: Duration,
 }
 
 /// What the process runs.
@@ -263,6 +267,7 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
             cluster_cidr: args.ipam.allocation(args.agent.cluster_cidr())?,
             node_cidr_mask_size: args.ipam.mask(),
             signing: Some(Arc::clone(pki.authority())),
+            signing_duration: args.cluster_signing_duration,
             root_ca: Some(pki.authority().cert_pem().to_owned()),
             ..gantry_controllers::Config::default()
         };

@@ -49,9 +49,17 @@ pub(crate) struct KubeconfigArgs {
     /// The API server's URL written into the kubeconfig.
     #[arg(long, default_value = "https://127.0.0.1:6443")]
     server: String,
+    /// The user the certificate names (kubeadm's `kubeconfig user --client-name`); the admin
+    /// by default.
+    #[arg(long, default_value = "system:admin")]
+    user: String,
+    /// Its groups (kubeadm's `--org`; repeat or separate with commas). The admin's default is
+    /// `system:masters`; any other user has none unless given.
+    #[arg(long, value_delimiter = ',')]
+    group: Vec<String>,
 }
 
-/// Prints an admin kubeconfig with a new client certificate.
+/// Prints a kubeconfig with a new client certificate: the admin's, or another user's.
 pub(crate) fn kubeconfig(args: &KubeconfigArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.data_dir.join("tls/ca.key").exists(),
@@ -59,10 +67,11 @@ pub(crate) fn kubeconfig(args: &KubeconfigArgs) -> anyhow::Result<()> {
         args.data_dir.display()
     );
     let pki = crate::pki::ServerPki::load(&args.data_dir)?;
-    print!(
-        "{}",
-        pki.kubeconfig(&args.server, "system:admin", &["system:masters"])?
-    );
+    let mut groups: Vec<&str> = args.group.iter().map(String::as_str).collect();
+    if groups.is_empty() && args.user == "system:admin" {
+        groups.push("system:masters");
+    }
+    print!("{}", pki.kubeconfig(&args.server, &args.user, &groups)?);
     Ok(())
 }
 

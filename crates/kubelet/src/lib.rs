@@ -12,6 +12,7 @@ pub mod pods;
 pub mod query;
 pub mod runtime;
 pub mod server;
+pub mod server_auth;
 pub mod stats;
 pub mod streams;
 
@@ -62,6 +63,11 @@ pub struct KubeletConfig {
     pub kubelet_port: u16,
     /// Stop every pod when the node stops (otherwise they run on until it is back).
     pub stop_pods_on_exit: bool,
+    /// The cluster authority (PEM): with it the node's endpoints are served over TLS (with a
+    /// self-signed certificate, as upstream's kubelet makes without one given) to callers
+    /// presenting a certificate it signed, authorized by the API server (upstream's x509
+    /// authentication and Webhook authorization); without it, plain HTTP and no checks.
+    pub client_ca_pem: Option<String>,
 }
 
 impl KubeletConfig {
@@ -83,6 +89,7 @@ impl KubeletConfig {
             kubelet_port: 10250,
             static_pod_path: None,
             stop_pods_on_exit: false,
+            client_ca_pem: None,
         }
     }
 }
@@ -129,6 +136,24 @@ pub async fn run(
         tracing::info!("containerd stopped");
     }
     result
+}
+
+/// A self-signed serving certificate for the node's endpoints (upstream's kubelet makes one
+/// named `<host>-ca@<time>` when given none), verifying clients against `client_ca_pem`.
+fn serving_tls(
+    identity: &NodeIdentity,
+    client_ca_pem: &str,
+) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let issuer =
+        gantry_pki::Authority::generate(&format!("{}-ca@{}", identity.name, clock::now_secs()))?;
+    let leaf = issuer.issue(&gantry_pki::Leaf::server(
+        &identity.name,
+        vec![identity.name.clone(), node::facts::hostname()],
+        vec![identity.ip],
+    ))?;
+    let chain = format!("{}{}", leaf.cert_pem, issuer.cert_pem());
+    gantry_pki::tls::server_config(&chain, &leaf.key_pem, client_ca_pem, &[b"http/1.1"])
+        .map_err(|e| anyhow::anyhow!("the node's serving certificate: {e}"))
 }
 
 async fn run_node(
@@ -195,7 +220,19 @@ async fn run_node(
         dns: config.dns.clone(),
         services,
     });
-    let endpoints = tokio::spawn(server::serve(listener, Arc::clone(&ctx), stop_rx.clone()));
+    let security = match &config.client_ca_pem {
+        Some(ca) => Some(Arc::new(server::Security {
+            tls: serving_tls(&identity, ca)?,
+            authorizer: server_auth::Authorizer::new(client.clone(), &config.node_name),
+        })),
+        None => None,
+    };
+    let endpoints = tokio::spawn(server::serve(
+        listener,
+        Arc::clone(&ctx),
+        security,
+        stop_rx.clone(),
+    ));
     let network = match (cni, &config.pod_cidr) {
         (Some(cni), None) => Some(tokio::spawn(runtime::cni::follow_node(
             cni,

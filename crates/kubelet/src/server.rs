@@ -1,10 +1,14 @@
 //! The node's HTTP endpoints, which the API server calls on behalf of clients (upstream's
-//! kubelet server on port 10250): `/healthz` and `/containerLogs/<ns>/<pod>/<container>`.
-//! Plain HTTP until the security issue brings TLS and client authentication to this port.
+//! kubelet server on port 10250): `/healthz`, `/stats/summary`,
+//! `/containerLogs/<ns>/<pod>/<container>`, `/exec`, `/attach` and `/portForward`. Served over
+//! TLS with a self-signed certificate, to callers whose client certificates the cluster
+//! authority signed and whom the API server authorizes ([`crate::server_auth`]); plain and
+//! open only where the node was given no authority (in-process test clusters).
 
 use crate::logs::{self, LogOptions};
 use crate::pods::PodContext;
 use crate::pods::runtime_state::{POD_NAME_LABEL, POD_NAMESPACE_LABEL, POD_UID_LABEL, PodRuntime};
+use crate::server_auth::Caller;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{Full, StreamBody, combinators::BoxBody};
@@ -29,10 +33,53 @@ fn text(code: StatusCode, message: impl Into<String>) -> Response<Body> {
     response
 }
 
+/// How callers are checked: the TLS configuration (serving certificate, client authority)
+/// and the authorizer.
+#[derive(Debug)]
+pub struct Security {
+    /// rustls' server configuration.
+    pub tls: Arc<rustls::ServerConfig>,
+    /// Asks the API server.
+    pub authorizer: crate::server_auth::Authorizer,
+}
+
+/// The caller a TLS connection's verified client certificate names, if it presented one.
+fn caller_of(connection: &rustls::ServerConnection) -> Option<Caller> {
+    let der = connection.peer_certificates()?.first()?;
+    let subject = gantry_pki::identity::certificate_subject(der).ok()?;
+    if subject.common_name.is_empty() {
+        return None;
+    }
+    Some(Caller {
+        user: subject.common_name,
+        groups: subject.organizations,
+    })
+}
+
+/// Answers `request` for `caller` after checking it, when the node checks callers.
+async fn checked(
+    ctx: &Arc<PodContext>,
+    security: Option<&Security>,
+    caller: Option<&Caller>,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    if let Some(security) = security {
+        let Some(caller) = caller else {
+            return text(StatusCode::UNAUTHORIZED, "Unauthorized");
+        };
+        let asked = crate::server_auth::asked(request.method(), request.uri().path());
+        if let Err(message) = security.authorizer.authorize(caller, &asked).await {
+            return text(StatusCode::FORBIDDEN, message);
+        }
+    }
+    route(ctx, request).await
+}
+
 /// Serves on `listener` until `shutdown` changes.
 pub async fn serve(
     listener: TcpListener,
     ctx: Arc<PodContext>,
+    security: Option<Arc<Security>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -47,16 +94,45 @@ pub async fn serve(
             _ = shutdown.changed() => return,
         };
         let ctx = Arc::clone(&ctx);
+        let security = security.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let ctx = Arc::clone(&ctx);
-                async move { Ok::<_, Infallible>(route(&ctx, request).await) }
-            });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .await
-            {
+            let serve = |caller: Option<Caller>| {
+                let security = security.clone();
+                let ctx = Arc::clone(&ctx);
+                hyper::service::service_fn(move |request| {
+                    let (ctx, security, caller) =
+                        (Arc::clone(&ctx), security.clone(), caller.clone());
+                    async move {
+                        let response =
+                            checked(&ctx, security.as_deref(), caller.as_ref(), request).await;
+                        Ok::<_, Infallible>(response)
+                    }
+                })
+            };
+            let result = match &security {
+                Some(checks) => {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&checks.tls));
+                    match acceptor.accept(stream).await {
+                        Ok(tls) => {
+                            let caller = caller_of(tls.get_ref().1);
+                            builder
+                                .serve_connection_with_upgrades(TokioIo::new(tls), serve(caller))
+                                .await
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "a TLS handshake failed");
+                            return;
+                        }
+                    }
+                }
+                None => {
+                    builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), serve(None))
+                        .await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, "kubelet connection ended with an error");
             }
         });

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// Clocks drift: a certificate is valid from a little before it was made.
-const BACKDATE: Duration = Duration::from_secs(5 * 60);
+pub const BACKDATE: Duration = Duration::from_secs(5 * 60);
 
 /// What a certificate may be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

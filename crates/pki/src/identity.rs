@@ -43,6 +43,11 @@ pub fn not_after(der: &[u8]) -> Result<i64, Error> {
     Ok(certificate(der)?.validity().not_after.timestamp())
 }
 
+/// When a certificate (DER) starts being valid, in seconds since the epoch.
+pub fn not_before(der: &[u8]) -> Result<i64, Error> {
+    Ok(certificate(der)?.validity().not_before.timestamp())
+}
+
 /// The DER of the first PEM block in `pem`.
 pub fn first_certificate_der(pem: &str) -> Result<Vec<u8>, Error> {
     x509_parser::pem::parse_x509_pem(pem.as_bytes())

@@ -11,6 +11,7 @@ pub mod authority;
 pub mod identity;
 pub mod jwt;
 pub mod kubeconfig;
+pub mod tls;
 pub mod token;
 
 pub use authority::{Authority, Issued, Leaf, Usage};

@@ -43,11 +43,12 @@ fn condition(request: &CertificateSigningRequest, kind: &str) -> bool {
 
 impl CertificateController {
     /// The controller over `requests` (an informer the caller runs), signing with
-    /// `authority`.
+    /// `authority` for at most `max_validity`.
     pub fn new(
         ctx: &Context,
         requests: Arc<Informer<CertificateSigningRequest>>,
         authority: Arc<gantry_pki::Authority>,
+        max_validity: Duration,
     ) -> Arc<Self> {
         let queue = Arc::new(WorkQueue::default());
         {
@@ -63,7 +64,7 @@ impl CertificateController {
             requests,
             queue,
             authority,
-            max_validity: gantry_pki::authority::LEAF_VALIDITY,
+            max_validity,
         })
     }
 

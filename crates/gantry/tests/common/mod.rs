@@ -22,7 +22,8 @@ pub(crate) struct Server {
     pub(crate) log: Vec<String>,
     /// The admin kubeconfig it wrote.
     pub(crate) kubeconfig: PathBuf,
-    data_dir: PathBuf,
+    /// Its data directory (authority, tokens).
+    pub(crate) data_dir: PathBuf,
     lines: mpsc::Receiver<String>,
 }
 

@@ -74,6 +74,13 @@ pub const CLUSTER_ROLE_BINDINGS: &[BindingSpec] = &[
         role: ("ClusterRole", "gantry:node-components"),
         subjects: &[("Group", "system:nodes")],
     },
+    // kubeadm's: the API server's identity toward kubelets may use their endpoints (logs,
+    // exec, port-forward, stats) when they ask.
+    BindingSpec {
+        name: "gantry:kube-apiserver-kubelet-client",
+        role: ("ClusterRole", "system:kubelet-api-admin"),
+        subjects: &[("User", "kube-apiserver-kubelet-client")],
+    },
     // Until the controllers run as upstream's per-controller ServiceAccounts, the controller
     // manager's one identity needs what all of them do together.
     BindingSpec {
