@@ -514,6 +514,15 @@ static RESOURCES: &[Resource] = &[
     )
     .verbs(&["create"]),
     Resource::new(
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        "tokenreview",
+        CLUSTER,
+    )
+    .verbs(&["create"]),
+    Resource::new(
         "authorization.k8s.io",
         "v1",
         "LocalSubjectAccessReview",

@@ -283,7 +283,7 @@ fn each_group_version_serves_upstreams_ga_resource_count() {
         ("", "v1", 17),
         ("apps", "v1", 5),
         ("events.k8s.io", "v1", 1),
-        ("authentication.k8s.io", "v1", 1),
+        ("authentication.k8s.io", "v1", 2),
         ("authorization.k8s.io", "v1", 4),
         ("autoscaling", "v2", 1),
         ("autoscaling", "v1", 1),

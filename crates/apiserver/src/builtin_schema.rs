@@ -75,6 +75,7 @@ generate!(
     k8s_openapi::api::batch::v1::Job,
     k8s_openapi::api::certificates::v1::CertificateSigningRequest,
     k8s_openapi::api::authentication::v1::SelfSubjectReview,
+    k8s_openapi::api::authentication::v1::TokenReview,
     k8s_openapi::api::authorization::v1::LocalSubjectAccessReview,
     k8s_openapi::api::authorization::v1::SelfSubjectAccessReview,
     k8s_openapi::api::authorization::v1::SelfSubjectRulesReview,

@@ -66,3 +66,38 @@ fn the_api_suite_prints_one_line_of_figures() {
         "{stderr}"
     );
 }
+
+/// Against a TLS server, as `gantry server` serves: the kubeconfig's authority and client
+/// certificate.
+#[test]
+fn the_api_suite_runs_over_https_with_a_kubeconfig() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_, kubeconfig) = gantry_testkit::apiserver::start_tls(&runtime, dir.path()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gantry-bench"))
+        .args(["api", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--clients", "2", "--creates", "10", "--rate", "10"])
+        .args([
+            "--rate-seconds",
+            "1",
+            "--watchers",
+            "1",
+            "--events-per-s",
+            "5",
+        ])
+        .args(["--watch-seconds", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "gantry-bench api failed: {stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("api creates_per_s="),
+        "{stdout}"
+    );
+}

@@ -181,11 +181,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         review = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
         request = review['request']
-        meta = request['object']['metadata']
+        meta = (request['object'] or request['oldObject'])['metadata']
         response = {'uid': request['uid'], 'allowed': True}
         if self.path == '/validate' and meta.get('name', '').startswith('deny-'):
             response = {'uid': request['uid'], 'allowed': False,
                         'status': {'code': 403, 'message': 'names starting with deny- are not allowed'}}
+        if self.path == '/validate' and request['operation'] == 'DELETE' and meta.get('name', '').startswith('keep-'):
+            response = {'uid': request['uid'], 'allowed': False,
+                        'status': {'code': 403, 'message': 'keep- objects may not be deleted'}}
         if self.path == '/mutate':
             if 'annotations' in meta:
                 patch = [{'op': 'add', 'path': '/metadata/annotations/mutated-by', 'value': 'webhook'}]
@@ -219,7 +222,11 @@ impl Drop for Killed {
     }
 }
 
-fn webhook_configuration(kind: &str, name: &str, path: &str, port: &str, ca: &str) -> String {
+fn webhook_configuration(
+    (kind, name, path, operations): (&str, &str, &str, &[&str]),
+    port: &str,
+    ca: &str,
+) -> String {
     use base64::Engine;
     serde_json::json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -231,7 +238,7 @@ fn webhook_configuration(kind: &str, name: &str, path: &str, port: &str, ca: &st
                 "url": format!("https://127.0.0.1:{port}{path}"),
                 "caBundle": base64::engine::general_purpose::STANDARD.encode(ca),
             },
-            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}],
+            "rules": [{"operations": operations, "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}],
             "sideEffects": "None",
             "admissionReviewVersions": ["v1"],
             "failurePolicy": "Fail",
@@ -274,14 +281,24 @@ fn webhooks_deny_and_mutate_over_https() {
 
     let server = Server::start(&dir.path().join("server"), &[]);
     let k = Kubectl::new(33, &server.kubeconfig);
-    for (kind, name, path) in [
-        ("ValidatingWebhookConfiguration", "deny", "/validate"),
-        ("MutatingWebhookConfiguration", "annotate", "/mutate"),
+    for hook in [
+        (
+            "ValidatingWebhookConfiguration",
+            "deny",
+            "/validate",
+            &["CREATE", "DELETE"][..],
+        ),
+        (
+            "MutatingWebhookConfiguration",
+            "annotate",
+            "/mutate",
+            &["CREATE"][..],
+        ),
     ] {
-        let file = dir.path().join(format!("{name}.json"));
+        let file = dir.path().join(format!("{}.json", hook.1));
         std::fs::write(
             &file,
-            webhook_configuration(kind, name, path, &port, authority.cert_pem()),
+            webhook_configuration(hook, &port, authority.cert_pem()),
         )
         .unwrap();
         k.ok(&["apply", "-f", file.to_str().unwrap()]);
@@ -312,6 +329,15 @@ fn webhooks_deny_and_mutate_over_https() {
     );
     // sideEffects: None lets dry runs through.
     k.ok(&["create", "configmap", "dry", "--dry-run=server"]);
+    // Deletes are admitted too: the webhook sees DELETE with the old object.
+    k.ok(&["create", "configmap", "keep-me"]);
+    let refused = k.fails(&["delete", "configmap", "keep-me"]);
+    assert!(
+        refused.contains(r#"admission webhook "deny.gantry.test" denied the request: keep- objects may not be deleted"#),
+        "{refused}"
+    );
+    k.ok(&["get", "configmap", "keep-me"]);
+    k.ok(&["delete", "configmap", "fine"]);
 
     // failurePolicy: Fail — with the webhook gone, creates fail and say why.
     drop(webhook);

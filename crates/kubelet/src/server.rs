@@ -56,6 +56,20 @@ fn caller_of(connection: &rustls::ServerConnection) -> Option<Caller> {
     })
 }
 
+/// The bearer token of a request, if it carries one.
+fn bearer<B>(request: &Request<B>) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 /// Answers `request` for `caller` after checking it, when the node checks callers.
 async fn checked(
     ctx: &Arc<PodContext>,
@@ -64,7 +78,11 @@ async fn checked(
     request: Request<Incoming>,
 ) -> Response<Body> {
     if let Some(security) = security {
-        let Some(caller) = caller else {
+        let from_token = match (caller, bearer(&request)) {
+            (None, Some(token)) => security.authorizer.authenticate_token(token).await,
+            _ => None,
+        };
+        let Some(caller) = caller.or(from_token.as_ref()) else {
             return text(StatusCode::UNAUTHORIZED, "Unauthorized");
         };
         let asked = crate::server_auth::asked(request.method(), request.uri().path());

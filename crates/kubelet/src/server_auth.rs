@@ -1,10 +1,13 @@
-//! Who may use the node's endpoints, as upstream's kubelet decides with x509 authentication
-//! and `Webhook` authorization: the caller is the client certificate it presented (CN = user,
-//! O = groups, verified against the cluster authority by the TLS handshake; anonymous callers
-//! get a 401), and the API server is asked, through a `SubjectAccessReview`, whether that user
-//! may `<verb>` the `nodes/<subresource>` of this node. Answers are kept a while (upstream's
-//! five minutes for an allowed request, thirty seconds for a denied one).
+//! Who may use the node's endpoints, as upstream's kubelet decides with x509 and `Webhook`
+//! authentication and `Webhook` authorization: the caller is the client certificate it
+//! presented (CN = user, O = groups, verified against the cluster authority by the TLS
+//! handshake), else the user the API server finds for its bearer token (a `TokenReview`);
+//! anonymous callers get a 401. The API server is then asked, through a
+//! `SubjectAccessReview`, whether that user may `<verb>` the `nodes/<subresource>` of this
+//! node. Answers are kept a while, as upstream's are: two minutes for a token, five for an
+//! allowed request, thirty seconds for a denied one.
 
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
@@ -15,6 +18,7 @@ use std::time::{Duration, Instant};
 
 const ALLOWED_TTL: Duration = Duration::from_secs(300);
 const DENIED_TTL: Duration = Duration::from_secs(30);
+const TOKEN_TTL: Duration = Duration::from_secs(120);
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -71,6 +75,8 @@ pub struct Authorizer {
     client: kube::Client,
     node: String,
     answers: Mutex<HashMap<Question, Answer>>,
+    /// Token → the caller it names (if any), and until when that is remembered.
+    tokens: Mutex<HashMap<String, (Option<Caller>, Instant)>>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -89,7 +95,56 @@ impl Authorizer {
             client,
             node: node.to_owned(),
             answers: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The caller a bearer token names, as the API server reviews it (for its own audiences).
+    pub async fn authenticate_token(&self, token: &str) -> Option<Caller> {
+        let now = Instant::now();
+        if let Some((caller, until)) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(token)
+            && *until > now
+        {
+            return caller.clone();
+        }
+        let review = TokenReview {
+            spec: TokenReviewSpec {
+                token: Some(token.to_owned()),
+                ..TokenReviewSpec::default()
+            },
+            ..TokenReview::default()
+        };
+        let api: Api<TokenReview> = Api::all(self.client.clone());
+        let caller = match api.create(&PostParams::default(), &review).await {
+            Ok(answer) => answer
+                .status
+                .filter(|s| s.authenticated == Some(true))
+                .and_then(|s| s.user)
+                .and_then(|user| {
+                    Some(Caller {
+                        user: user.username.filter(|u| !u.is_empty())?,
+                        groups: user.groups.unwrap_or_default(),
+                    })
+                }),
+            Err(e) => {
+                tracing::warn!(error = %e, "asking the API server to review a token failed");
+                return None;
+            }
+        };
+        let mut tokens = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Expired entries go when the cache grows, so that it cannot grow without bound.
+        if tokens.len() > 1024 {
+            tokens.retain(|_, (_, until)| *until > now);
+        }
+        tokens.insert(token.to_owned(), (caller.clone(), now + TOKEN_TTL));
+        caller
     }
 
     /// `Ok` when `caller` may do what `asked` says, else the 403 body upstream's kubelet

@@ -106,6 +106,33 @@ impl ServerCertVerifier for Unverified {
     }
 }
 
+/// A client trusting `ca_pem` and presenting `cert_pem`/`key_pem` if given (a kubeconfig's
+/// credentials), for HTTP/1.1.
+pub fn client_config(
+    ca_pem: &str,
+    identity: Option<(&str, &str)>,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in chain(ca_pem, "the server CA")? {
+        roots.add(cert).map_err(|e| format!("the server CA: {e}"))?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some((cert_pem, key_pem)) => builder
+            .with_client_auth_cert(
+                chain(cert_pem, "the client certificate")?,
+                key(key_pem, "the client key")?,
+            )
+            .map_err(|e| format!("the client certificate: {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// A client presenting `cert_pem` and `key_pem` to servers whose certificates it does not
 /// verify (the API server toward kubelets' self-signed serving certificates), HTTP/1.1 only
 /// (upgrades for exec and port-forward need it).
@@ -148,6 +175,14 @@ mod tests {
         .unwrap();
         assert_eq!(served.alpn_protocols, vec![b"http/1.1".to_vec()]);
         assert!(unverified_client_config(&client.cert_pem, &client.key_pem).is_ok());
+        assert!(
+            client_config(
+                authority.cert_pem(),
+                Some((&client.cert_pem, &client.key_pem))
+            )
+            .is_ok()
+        );
+        assert!(client_config("junk", None).is_err());
         assert!(server_config("junk", "junk", authority.cert_pem(), &[]).is_err());
     }
 }

@@ -395,6 +395,12 @@ static SELF_SUBJECT_RULES_REVIEW: Message = Message(&[
     (2, "spec", Msg(&SELF_SUBJECT_RULES_REVIEW_SPEC), false),
 ]);
 static SELF_SUBJECT_REVIEW: Message = Message(&[(1, "metadata", Msg(&OBJECT_META), false)]);
+static TOKEN_REVIEW_SPEC: Message =
+    Message(&[(1, "token", Str, false), (2, "audiences", Str, true)]);
+static TOKEN_REVIEW: Message = Message(&[
+    (1, "metadata", Msg(&OBJECT_META), false),
+    (2, "spec", Msg(&TOKEN_REVIEW_SPEC), false),
+]);
 static BOUND_OBJECT_REFERENCE: Message = Message(&[
     (1, "kind", Str, false),
     (2, "apiVersion", Str, false),
@@ -439,6 +445,7 @@ pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static Message> 
         ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => Some(&SELF_SUBJECT_RULES_REVIEW),
         ("authentication.k8s.io/v1", "SelfSubjectReview") => Some(&SELF_SUBJECT_REVIEW),
         ("authentication.k8s.io/v1", "TokenRequest") => Some(&TOKEN_REQUEST),
+        ("authentication.k8s.io/v1", "TokenReview") => Some(&TOKEN_REVIEW),
         _ => None,
     }
 }

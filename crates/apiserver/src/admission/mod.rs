@@ -46,21 +46,21 @@ impl Registry {
         let name = crate::meta::meta_str(pod, "name")
             .unwrap_or_default()
             .to_owned();
-        if let Some(level) = pod_security::namespace_level(&ns, "enforce") {
-            let found = pod_security::violations(pod, level);
+        if let Some(policy) = pod_security::namespace_policy(&ns, "enforce") {
+            let found = pod_security::violations(pod, &policy);
             if !found.is_empty() {
                 return Err(ApiError::forbidden(
                     "",
                     "pods",
                     &name,
-                    &pod_security::message(level, &found, false),
+                    &pod_security::message(&policy, &found, false),
                 ));
             }
         }
-        if let Some(level) = pod_security::namespace_level(&ns, "warn") {
-            let found = pod_security::violations(pod, level);
+        if let Some(policy) = pod_security::namespace_policy(&ns, "warn") {
+            let found = pod_security::violations(pod, &policy);
             if !found.is_empty() {
-                crate::warnings::warn(pod_security::message(level, &found, true));
+                crate::warnings::warn(pod_security::message(&policy, &found, true));
             }
         }
         Ok(())

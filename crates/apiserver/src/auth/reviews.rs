@@ -19,8 +19,58 @@ pub fn is_review(group: &str, plural: &str) -> bool {
                 | "subjectaccessreviews"
                 | "localsubjectaccessreviews"
                 | "selfsubjectrulesreviews"
-        ) | ("authentication.k8s.io", "selfsubjectreviews")
+        ) | (
+            "authentication.k8s.io",
+            "selfsubjectreviews" | "tokenreviews"
+        )
     )
+}
+
+/// Answers a `TokenReview` (who does this token name, for which audiences?), as upstream's
+/// authenticators would for a request carrying it: ServiceAccount tokens for the audiences
+/// asked (the API server's own by default), bootstrap tokens for the API server's only.
+pub async fn token_review(
+    registry: &crate::registry::Registry,
+    tokens: Option<&super::service_account::TokenIssuer>,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let token = text(&body, "/spec/token");
+    if token.is_empty() {
+        return Err(ApiError::invalid(
+            "authentication.k8s.io",
+            "TokenReview",
+            "",
+            vec![Cause::required("spec.token", "token must be specified")],
+        ));
+    }
+    let asked = strings(&body, "/spec/audiences");
+    let mut found = None;
+    if let Some(tokens) = tokens {
+        found = tokens.review(registry, &token, &asked).await;
+    }
+    let api_audiences = tokens
+        .map(|t| vec![t.issuer().to_owned()])
+        .unwrap_or_default();
+    if found.is_none()
+        && (asked.is_empty() || asked.iter().any(|a| api_audiences.contains(a)))
+        && let Some(user) = super::bootstrap_token::authenticate(registry, &token).await
+    {
+        found = Some((user, api_audiences));
+    }
+    let status = match found {
+        Some((user, audiences)) => {
+            let mut info = json!({"username": user.name, "groups": user.groups});
+            if !user.uid.is_empty() {
+                info["uid"] = json!(user.uid);
+            }
+            if !user.extra.is_empty() {
+                info["extra"] = json!(user.extra);
+            }
+            json!({"authenticated": true, "user": info, "audiences": audiences})
+        }
+        None => json!({"user": {}, "error": "invalid bearer token"}),
+    };
+    Ok(answered(body, status))
 }
 
 fn text(value: &Value, pointer: &str) -> String {

@@ -130,13 +130,38 @@ impl TokenIssuer {
             return None;
         }
         Some(
-            self.check(registry, token)
+            self.check(registry, token, &[])
                 .await
+                .map(|(user, _)| user)
                 .ok_or_else(ApiError::unauthorized),
         )
     }
 
-    async fn check(&self, registry: &Registry, token: &str) -> Option<User> {
+    /// A TokenReview of `token` for `wanted` audiences (the issuer's own when empty): its user
+    /// and the wanted audiences it is for, if it is valid for any.
+    pub async fn review(
+        &self,
+        registry: &Registry,
+        token: &str,
+        wanted: &[String],
+    ) -> Option<(User, Vec<String>)> {
+        if token.split('.').count() != 3 {
+            return None;
+        }
+        self.check(registry, token, wanted).await
+    }
+
+    async fn check(
+        &self,
+        registry: &Registry,
+        token: &str,
+        wanted: &[String],
+    ) -> Option<(User, Vec<String>)> {
+        let wanted = if wanted.is_empty() {
+            std::slice::from_ref(&self.issuer)
+        } else {
+            wanted
+        };
         let claims = self.signer.verify(token).ok()?;
         let at = now();
         let time = |claim: &str| claims.get(claim).and_then(Value::as_u64);
@@ -145,8 +170,13 @@ impl TokenIssuer {
             Some(Value::Array(all)) => all.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
+        let matched: Vec<String> = wanted
+            .iter()
+            .filter(|w| audiences.contains(&w.as_str()))
+            .cloned()
+            .collect();
         if text(&claims, "/iss") != self.issuer
-            || !audiences.contains(&self.issuer.as_str())
+            || matched.is_empty()
             || time("exp").is_none_or(|exp| exp <= at)
             || time("nbf").is_some_and(|nbf| nbf > at + 60)
         {
@@ -199,7 +229,7 @@ impl TokenIssuer {
                 vec![format!("JTI={jti}")],
             );
         }
-        Some(user)
+        Some((user, matched))
     }
 
     /// The OpenID provider configuration, naming `jwks_uri`.

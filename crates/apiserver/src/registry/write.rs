@@ -807,6 +807,15 @@ impl Registry {
                 old: Some(&object),
             }))
             .await?;
+            Box::pin(self.admit_webhooks(
+                resource,
+                None,
+                Operation::Delete,
+                &mut Value::Null,
+                Some(&object),
+                dry_run,
+            ))
+            .await?;
             let mut finalizers = meta::finalizers(&object);
             match options.propagation_policy.as_deref() {
                 Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => {

@@ -92,12 +92,17 @@ pub fn matches(webhook: &Value, asked: &Asked<'_>, object: &Value, old: Option<&
         return false;
     }
     let namespace_selector = webhook.get("namespaceSelector");
+    // A delete has only the old object.
+    let subject = match old {
+        Some(old) if object.is_null() => old,
+        _ => object,
+    };
     let namespace_ok = if asked.resource.namespaced {
         selector_matches(namespace_selector, &labels(asked.namespace_labels))
     } else if (asked.resource.group, asked.resource.plural) == ("", "namespaces") {
         selector_matches(
             namespace_selector,
-            &labels(object.pointer("/metadata/labels").unwrap_or(&Value::Null)),
+            &labels(subject.pointer("/metadata/labels").unwrap_or(&Value::Null)),
         )
     } else {
         true

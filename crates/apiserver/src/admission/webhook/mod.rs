@@ -4,7 +4,9 @@
 //! patches applied; then validating ones — and a denial becomes upstream's error (`admission
 //! webhook "<name>" denied the request: <message>`). A webhook that cannot be reached fails the
 //! request under `failurePolicy: Fail` (the v1 default) and is skipped under `Ignore`. Dry-run
-//! requests reach only webhooks declaring `sideEffects: None` or `NoneOnDryRun`.
+//! requests reach only webhooks declaring `sideEffects: None` or `NoneOnDryRun`. Deletes are
+//! admitted too (`DELETE`, with the object being deleted as `oldObject`); nothing can be
+//! patched into a delete.
 //!
 //! The webhook configurations themselves are never sent to webhooks, so that a broken webhook
 //! can always be removed.
@@ -25,6 +27,8 @@ pub enum Operation {
     Create,
     /// An update (or patch).
     Update,
+    /// A delete.
+    Delete,
 }
 
 impl Operation {
@@ -32,7 +36,16 @@ impl Operation {
         match self {
             Self::Create => "CREATE",
             Self::Update => "UPDATE",
+            Self::Delete => "DELETE",
         }
+    }
+}
+
+/// The object a write is about: the one written, or for a delete the one deleted.
+fn subject<'a>(object: &'a Value, old: Option<&'a Value>) -> &'a Value {
+    match old {
+        Some(old) if object.is_null() => old,
+        _ => object,
     }
 }
 
@@ -68,7 +81,7 @@ impl Registry {
             }
             configurations.lists()
         };
-        let namespace = crate::meta::meta_str(object, "namespace")
+        let namespace = crate::meta::meta_str(subject(object, old), "namespace")
             .unwrap_or_default()
             .to_owned();
         let namespace_labels = if namespace.is_empty() {
@@ -120,6 +133,7 @@ impl Registry {
                             )));
                         }
                     };
+                    let mutates = mutates && operation != Operation::Delete;
                     patched |= apply_answer(&name, &answer, object, mutates)?;
                 }
             }
@@ -146,19 +160,19 @@ fn review(
         "resource": gvr,
         "requestKind": kind,
         "requestResource": gvr,
-        "name": text(object, "/metadata/name"),
+        "name": text(subject(object, old), "/metadata/name"),
         "operation": asked.operation,
         "userInfo": {"username": user.name, "uid": user.uid, "groups": user.groups, "extra": user.extra},
         "object": object,
         "oldObject": old.cloned().unwrap_or(Value::Null),
         "dryRun": dry_run,
-        "options": if asked.operation == "CREATE" {
-            json!({"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"})
-        } else {
-            json!({"apiVersion": "meta.k8s.io/v1", "kind": "UpdateOptions"})
-        },
+        "options": {"apiVersion": "meta.k8s.io/v1", "kind": match asked.operation {
+            "CREATE" => "CreateOptions",
+            "DELETE" => "DeleteOptions",
+            _ => "UpdateOptions",
+        }},
     });
-    let namespace = text(object, "/metadata/namespace");
+    let namespace = text(subject(object, old), "/metadata/namespace");
     if !namespace.is_empty() {
         request["namespace"] = json!(namespace);
     }
