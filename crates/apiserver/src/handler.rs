@@ -184,8 +184,7 @@ impl Handler {
             Target::OpenApiV3(Some((group, version))) => crate::openapi::document(&group, &version)
                 .map(|doc| ok(&doc))
                 .ok_or_else(ApiError::path_not_found),
-            // kubectl asks for v2 only as protobuf; a 404 sends it to v3, which it prefers.
-            Target::OpenApiV2 => Err(ApiError::path_not_found()),
+            Target::OpenApiV2 => crate::openapi_v2::respond(headers),
             Target::Health(endpoint, check) => {
                 Ok(self.health(&endpoint, check.as_deref(), &query).await)
             }

@@ -26,6 +26,7 @@ pub mod job;
 pub mod meta;
 pub mod node_proxy;
 pub mod openapi;
+pub mod openapi_v2;
 pub mod priority;
 pub mod registry;
 pub mod request;

@@ -145,16 +145,10 @@ fn only_callers_the_api_server_authorizes_reach_the_node() {
         format!(r#"{{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {{"token": "{token}"}}}}"#),
     )
     .unwrap();
-    // (`create --raw`: kubectl's schema check of create-only kinds wants OpenAPI v2, which
-    // Gantry does not serve yet — issue 7.)
-    let reviewed: serde_json::Value = serde_json::from_str(&k.ok(&[
-        "create",
-        "--raw",
-        "/apis/authentication.k8s.io/v1/tokenreviews",
-        "-f",
-        review.to_str().unwrap(),
-    ]))
-    .unwrap();
+    // (kubectl checks a create-only kind against OpenAPI v2, which it reads as protobuf.)
+    let reviewed: serde_json::Value =
+        serde_json::from_str(&k.ok(&["create", "-f", review.to_str().unwrap(), "-o", "json"]))
+            .unwrap();
     assert_eq!(reviewed["status"]["authenticated"], true, "{reviewed}");
     assert_eq!(
         reviewed["status"]["user"]["username"],
