@@ -8,11 +8,10 @@
 
 mod common;
 
+use common::Server;
 use common::agent::{Agent, NodeSpec};
 use common::kubectl::Kubectl;
-use common::{Server, poll_for};
 use std::process::Command;
-use std::time::Duration;
 
 const NODE: NodeSpec<'static> = NodeSpec {
     name: "exit-node",
@@ -50,14 +49,7 @@ fn a_node_announces_it_is_ready_and_stops_its_pods_on_exit_when_asked() {
         &node_dir,
         &NODE,
     );
-    let announced = poll_for(Duration::from_secs(60), || {
-        if agent.log().contains("node exit-node Ready") {
-            "yes".into()
-        } else {
-            String::new()
-        }
-    });
-    assert!(!announced.is_empty(), "{}", agent.log());
+    agent.wait_until_ready("exit-node");
 
     let k = Kubectl::new(33, &server.kubeconfig);
     k.ok(&[

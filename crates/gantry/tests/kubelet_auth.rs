@@ -79,14 +79,7 @@ fn only_callers_the_api_server_authorizes_reach_the_node() {
         &dir.path().join("node"),
         &NODE,
     );
-    let ready = poll_for(Duration::from_secs(60), || {
-        if agent.log().contains("node kauth-node Ready") {
-            "yes".into()
-        } else {
-            String::new()
-        }
-    });
-    assert!(!ready.is_empty(), "{}", agent.log());
+    agent.wait_until_ready("kauth-node");
     let k = Kubectl::new(33, &server.kubeconfig);
     let ip = k.jsonpath(
         &["node", "kauth-node"],

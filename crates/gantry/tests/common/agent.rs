@@ -85,6 +85,20 @@ impl Agent {
         std::fs::read_to_string(self.data_dir.join("agent.log")).unwrap_or_default()
     }
 
+    /// Waits (up to a minute) until the agent has printed `node <name> Ready`; panics with its
+    /// log otherwise.
+    pub(crate) fn wait_until_ready(&self, name: &str) {
+        let line = format!("node {name} Ready");
+        let found = super::poll_for(std::time::Duration::from_secs(60), || {
+            if self.log().contains(&line) {
+                "yes".into()
+            } else {
+                String::new()
+            }
+        });
+        assert!(!found.is_empty(), "never {line:?}:\n{}", self.log());
+    }
+
     /// Kills the agent alone (SIGKILL): its containers keep running, as after a crash.
     pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
