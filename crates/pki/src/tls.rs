@@ -182,7 +182,11 @@ mod tests {
             )
             .is_ok()
         );
-        assert!(client_config("junk", None).is_err());
+        // No authority at all is a configuration trusting nothing (the benchmark client's,
+        // for plain HTTP); a broken one is an error.
+        assert!(client_config("", None).is_ok());
+        let broken = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        assert!(client_config(broken, None).is_err());
         assert!(server_config("junk", "junk", authority.cert_pem(), &[]).is_err());
     }
 }
