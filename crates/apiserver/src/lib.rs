@@ -62,6 +62,8 @@ pub struct Config {
     /// The address pods reach this API server at, published as the `kubernetes` Service's
     /// endpoints (upstream's `--advertise-address` and secure port); `None` publishes nothing.
     pub advertise: Option<SocketAddr>,
+    /// PodSecurity's defaults and exemptions (upstream's `PodSecurityConfiguration`).
+    pub pod_security: admission::pod_security::Configuration,
 }
 
 /// How ServiceAccount tokens are signed.
@@ -128,7 +130,8 @@ impl ApiServer {
                 addr: config.bind,
                 source,
             })?;
-        let registry = registry::Registry::new(store, config.ranges.clone());
+        let registry = registry::Registry::new(store, config.ranges.clone())
+            .with_pod_security(config.pod_security.clone());
         bootstrap::ensure(&registry, &config.ranges)
             .await
             .map_err(Error::Bootstrap)?;

@@ -28,6 +28,8 @@ pub struct Registry {
     ranges: crate::allocator::Ranges,
     /// The admission webhook configurations, followed from the store.
     webhooks: crate::admission::webhook::cache::Shared,
+    /// PodSecurity's defaults and exemptions.
+    pod_security: Arc<crate::admission::pod_security::Configuration>,
 }
 
 /// The store key prefix of a resource in a namespace (or of every object of the resource).
@@ -83,7 +85,22 @@ impl Registry {
             store,
             ranges,
             webhooks: crate::admission::webhook::cache::Shared::default(),
+            pod_security: Arc::default(),
         }
+    }
+
+    /// Uses `config` for PodSecurity (before the registry is shared).
+    pub fn with_pod_security(
+        mut self,
+        config: crate::admission::pod_security::Configuration,
+    ) -> Self {
+        self.pod_security = Arc::new(config);
+        self
+    }
+
+    /// PodSecurity's defaults and exemptions.
+    pub(crate) fn pod_security(&self) -> &crate::admission::pod_security::Configuration {
+        &self.pod_security
     }
 
     /// The admission webhook configurations.

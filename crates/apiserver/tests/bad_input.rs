@@ -30,6 +30,7 @@ async fn server() -> Server {
         tls: None,
         service_accounts: None,
         advertise: None,
+        pod_security: Default::default(),
     };
     let api = ApiServer::bind(config, Arc::new(store)).await.unwrap();
     let base = format!("http://{}", api.local_addr().unwrap());

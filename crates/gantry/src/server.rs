@@ -72,6 +72,10 @@ pub(crate) struct Args {
     local_path_dir: Option<PathBuf>,
     #[command(flatten)]
     ipam: crate::controller_manager::IpamArgs,
+    /// An `AdmissionConfiguration` file (upstream's `--admission-control-config-file`): its
+    /// PodSecurity entry sets the policies of unlabelled namespaces and the exemptions.
+    #[arg(long)]
+    admission_control_config_file: Option<PathBuf>,
     /// The longest a certificate signed for a CertificateSigningRequest is valid (upstream's
     /// `--cluster-signing-duration`); nodes renew theirs when four fifths of it have passed.
     #[arg(long, default_value = "8760h", value_parser = crate::duration::parse)]
@@ -172,6 +176,15 @@ pub(crate) async fn run(args: Args, role: Role) -> anyhow::Result<()> {
         advertise: advertised_ip(&args)
             .filter(|ip| !ip.is_loopback())
             .map(|ip| SocketAddr::new(ip, args.api_listen.port())),
+        pod_security: match &args.admission_control_config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                gantry_apiserver::admission::pod_security::Configuration::from_admission_configuration(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => Default::default(),
+        },
     };
     let apiserver = gantry_apiserver::ApiServer::bind(config, Arc::clone(&store)).await?;
     let address = apiserver.local_addr()?;

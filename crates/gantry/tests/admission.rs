@@ -1,6 +1,7 @@
 //! Built-in admission with kubectl 1.33: PodSecurity refuses (or warns about) pods that break
 //! the namespace's standard with upstream's message, a LimitRange fills in container defaults,
-//! a ResourceQuota refuses the pod that would exceed it.
+//! a ResourceQuota refuses the pod that would exceed it; an AdmissionConfiguration sets
+//! PodSecurity's defaults and exemptions.
 
 #![allow(
     clippy::unwrap_used,
@@ -174,6 +175,60 @@ fn pod_security_limit_ranges_and_quotas_admit_pods_as_upstream() {
 
 /// A webhook server: denies objects named `deny-*` (POST /validate), annotates others
 /// (POST /mutate). Prints its port.
+const ADMISSION_CONFIGURATION: &str = "apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    defaults: {enforce: baseline, enforce-version: latest}
+    exemptions: {namespaces: [trusted], usernames: [ops]}
+";
+
+/// `--admission-control-config-file`: unlabelled namespaces get the configured default, and
+/// exempt namespaces and users escape it.
+#[test]
+fn an_admission_configuration_sets_pod_security_defaults_and_exemptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("admission.yaml");
+    std::fs::write(&config, ADMISSION_CONFIGURATION).unwrap();
+    let server = Server::start(
+        &dir.path().join("server"),
+        &["--admission-control-config-file", config.to_str().unwrap()],
+    );
+    let k = Kubectl::new(33, &server.kubeconfig);
+    let manifest = dir.path().join("priv.yaml");
+    std::fs::write(&manifest, PRIVILEGED).unwrap();
+    let manifest = manifest.to_str().unwrap();
+    let refused = k.fails(&["apply", "-f", manifest]);
+    assert!(
+        refused.contains(r#"pods "priv" is forbidden: violates PodSecurity "baseline:latest": privileged (container "c" must not set securityContext.privileged=true)"#),
+        "{refused}"
+    );
+    k.ok(&["create", "namespace", "trusted"]);
+    k.ok(&["apply", "-n", "trusted", "-f", manifest]);
+    // An exempt user; and a namespace's own label still wins over the default.
+    k.ok(&[
+        "apply",
+        "--as",
+        "ops",
+        "--as-group",
+        "system:masters",
+        "-f",
+        manifest,
+    ]);
+    k.ok(&["create", "namespace", "open"]);
+    k.ok(&[
+        "label",
+        "namespace",
+        "open",
+        "pod-security.kubernetes.io/enforce=privileged",
+    ]);
+    k.ok(&["apply", "-n", "open", "-f", manifest]);
+    server.stop();
+}
+
 const WEBHOOK_SERVER: &str = r#"
 import base64, json, ssl, sys
 from http.server import HTTPServer, BaseHTTPRequestHandler

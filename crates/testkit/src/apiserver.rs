@@ -84,6 +84,7 @@ fn serve(
         tls,
         service_accounts: None,
         advertise: None,
+        pod_security: Default::default(),
     };
     let server = runtime
         .block_on(ApiServer::bind(config, Arc::new(store)))

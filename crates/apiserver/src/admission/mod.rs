@@ -46,7 +46,13 @@ impl Registry {
         let name = crate::meta::meta_str(pod, "name")
             .unwrap_or_default()
             .to_owned();
-        if let Some(policy) = pod_security::namespace_policy(&ns, "enforce") {
+        let config = self.pod_security();
+        let user = crate::auth::user::with_current(|u| u.name.clone()).unwrap_or_default();
+        if config.exempt(namespace, &user, pod) {
+            return Ok(());
+        }
+        {
+            let policy = pod_security::effective_policy(&ns, "enforce", config);
             let found = pod_security::violations(pod, &policy);
             if !found.is_empty() {
                 return Err(ApiError::forbidden(
@@ -57,7 +63,8 @@ impl Registry {
                 ));
             }
         }
-        if let Some(policy) = pod_security::namespace_policy(&ns, "warn") {
+        {
+            let policy = pod_security::effective_policy(&ns, "warn", config);
             let found = pod_security::violations(pod, &policy);
             if !found.is_empty() {
                 crate::warnings::warn(pod_security::message(&policy, &found, true));

@@ -11,8 +11,11 @@
 //! checks date from 1.32. `audit` has no audit log to write to.
 
 mod baseline;
+pub mod config;
 mod restricted;
 mod text;
+
+pub use config::Configuration;
 
 use serde_json::Value;
 
@@ -181,6 +184,25 @@ pub fn namespace_policy(namespace: &Value, mode: &str) -> Option<Policy> {
     });
     let version = label(&format!("pod-security.kubernetes.io/{mode}-version")).unwrap_or("latest");
     Some(Policy::at(level, version))
+}
+
+/// The policy of `mode` for a namespace: its label's, else the configured default (upstream:
+/// warn follows a stricter enforce label when warn has none).
+pub fn effective_policy(namespace: &Value, mode: &str, config: &Configuration) -> Policy {
+    if let Some(policy) = namespace_policy(namespace, mode) {
+        return policy;
+    }
+    if mode == "warn"
+        && let Some(enforce) = namespace_policy(namespace, "enforce")
+        && enforce.level > config.warn.level
+    {
+        return enforce;
+    }
+    if mode == "enforce" {
+        config.enforce.clone()
+    } else {
+        config.warn.clone()
+    }
 }
 
 /// `violates PodSecurity "restricted:latest": …` (`would violate` for warnings).
