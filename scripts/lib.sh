@@ -19,11 +19,12 @@ require_root() {
 # protobuf-compiler (with libprotobuf-dev's well-known .proto files, which Debian ships apart)
 # builds the etcd client's gRPC code; python3-venv holds the Python client
 # for its end-to-end tests; tzdata gives CronJobs their `timeZone`s; curl makes anonymous
-# requests in the security tests.
+# requests in the security tests; procps (pgrep, pkill, kill) and iproute2 (ip netns, links)
+# are what the tests use to look after processes and network namespaces.
 PACKAGES=(
   ca-certificates build-essential pkg-config protobuf-compiler libprotobuf-dev python3 python3-venv
   containerd runc containernetworking-plugins iptables nftables busybox-static etcd-server
-  docker-registry apache2-utils tzdata curl
+  docker-registry apache2-utils tzdata curl procps iproute2
 )
 
 install_packages() {

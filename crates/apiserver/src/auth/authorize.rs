@@ -60,7 +60,8 @@ impl Authorizer {
         if !verdict.reason.is_empty() {
             reasons.push(verdict.reason);
         }
-        (false, reasons.join(", "))
+        // Upstream's union authorizer joins its authorizers' reasons line by line.
+        (false, reasons.join("\n"))
     }
 
     /// Allows the request, or says why not with upstream's 403.

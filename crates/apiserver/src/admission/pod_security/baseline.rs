@@ -5,8 +5,8 @@
 
 use super::Finding;
 use super::text::{
-    containers, context, go_quote, join_quote, name, named, pluralize, pod_context, setters,
-    sorted_set,
+    bad_setters, containers, context, go_quote, join_quote, name, named, pluralize, pod_context,
+    setters, sorted_set,
 };
 use serde_json::Value;
 
@@ -390,20 +390,11 @@ pub(super) fn sysctls(pod: &Value, minor: u32) -> Option<Finding> {
 }
 
 pub(super) fn windows_host_process(pod: &Value, _minor: u32) -> Option<Finding> {
-    let host_process = |v: Option<&Value>| v == Some(&Value::Bool(true));
-    let pod_set = host_process(pod_context(pod, "windowsOptions/hostProcess"));
-    let names: Vec<String> = containers(pod)
-        .into_iter()
-        .filter(|c| host_process(context(c, "windowsOptions/hostProcess")))
-        .map(name)
-        .collect();
-    (pod_set || !names.is_empty()).then(|| {
-        Finding::new(
-            "hostProcess",
-            format!(
-                "{} must not set securityContext.windowsOptions.hostProcess=true",
-                setters(pod_set, &names)
-            ),
-        )
-    })
+    let who = bad_setters(pod, "windowsOptions/hostProcess", |v| {
+        v == Some(&Value::Bool(true))
+    })?;
+    Some(Finding::new(
+        "hostProcess",
+        format!("{who} must not set securityContext.windowsOptions.hostProcess=true"),
+    ))
 }

@@ -3,7 +3,9 @@
 //! a seccomp profile.
 
 use super::Finding;
-use super::text::{containers, context, join_quote, name, named, pluralize, pod_context, setters};
+use super::text::{
+    bad_setters, containers, context, join_quote, name, named, pluralize, pod_context,
+};
 use serde_json::Value;
 
 /// The volume types restricted allows.
@@ -147,19 +149,11 @@ pub(super) fn run_as_non_root(pod: &Value, _minor: u32) -> Option<Finding> {
 }
 
 pub(super) fn run_as_user(pod: &Value, _minor: u32) -> Option<Finding> {
-    let root = |v: Option<&Value>| v.and_then(Value::as_i64) == Some(0);
-    let pod_set = root(pod_context(pod, "runAsUser"));
-    let names: Vec<String> = containers(pod)
-        .into_iter()
-        .filter(|c| root(context(c, "runAsUser")))
-        .map(name)
-        .collect();
-    (pod_set || !names.is_empty()).then(|| {
-        Finding::new(
-            "runAsUser=0",
-            format!("{} must not set runAsUser=0", setters(pod_set, &names)),
-        )
-    })
+    let who = bad_setters(pod, "runAsUser", |v| v.and_then(Value::as_i64) == Some(0))?;
+    Some(Finding::new(
+        "runAsUser=0",
+        format!("{who} must not set runAsUser=0"),
+    ))
 }
 
 pub(super) fn seccomp(pod: &Value, _minor: u32) -> Option<Finding> {

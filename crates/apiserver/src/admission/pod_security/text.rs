@@ -68,6 +68,22 @@ pub(super) fn setters(pod: bool, containers: &[String]) -> String {
     parts.join(" and ")
 }
 
+/// Who sets a security-context field to a value `bad` refuses, pod first (`pod and container
+/// "a"`), if anyone does.
+pub(super) fn bad_setters(
+    pod: &Value,
+    field: &str,
+    bad: impl Fn(Option<&Value>) -> bool,
+) -> Option<String> {
+    let pod_set = bad(pod_context(pod, field));
+    let names: Vec<String> = containers(pod)
+        .into_iter()
+        .filter(|c| bad(context(c, field)))
+        .map(name)
+        .collect();
+    (pod_set || !names.is_empty()).then(|| setters(pod_set, &names))
+}
+
 /// Go's `%q` of `text`: double-quoted, with Go's escapes for quotes, backslashes and control
 /// characters.
 pub(super) fn go_quote(text: &str) -> String {
